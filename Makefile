@@ -1,0 +1,53 @@
+# Quartermaster: the two commands a new colleague needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format migrate admin browser clean-venv
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## run: install, migrate, make sure an admin exists, start web + worker (Ctrl-C stops both)
+run: $(VENV)/.runtime-installed
+	$(FLASK) db upgrade
+	$(FLASK) users ensure-admin
+	@echo "Quartermaster on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops web and worker)"
+	@# honcho gives the first process PORT=--port, so gunicorn binds where we said.
+	exec $(BIN)/honcho start --procfile Procfile --port $${PORT:-8000}
+
+## test: install test tools and Chromium if missing, check PostgreSQL and Redis, run every test
+test: $(VENV)/.dev-installed browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## browser: Debian's Chromium for the end-to-end tests (Playwright cannot download its own here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(VENV)/.runtime-installed
+	$(FLASK) db upgrade
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,63 @@
+"""Quartermaster: the back office of a small wholesale business.
+
+`create_app` builds the Flask app: settings, extensions, blueprints, CLI
+commands and error pages, in that order. It never migrates the database or
+starts background work; `make run` and the deployment do that explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import queue
+from app.config import Settings
+from app.extensions import csrf, db, limiter, migrate
+
+ROOT_TEMPLATES = "../templates"
+ROOT_STATIC = "../static"
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app from the environment, or from a complete `config` mapping (tests)."""
+    app = Flask(__name__, template_folder=ROOT_TEMPLATES, static_folder=ROOT_STATIC)
+    app.config.update(Settings.from_env().flask_config() if config is None else config)
+
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=0)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    queue.init_app(app)
+
+    from app import models  # noqa: F401  (every table registered before migrations compare)
+    from app.auth import access
+    from app.ops import logging as ops_logging
+    from app.web import init_app as init_web
+
+    ops_logging.init_app(app)
+    access.init_app(app)
+    init_web(app)
+
+    from app.auth.admin_views import bp as users_bp
+    from app.auth.views import bp as auth_bp
+    from app.main.views import bp as main_bp
+    from app.ops.views import bp as ops_bp
+
+    for blueprint in (auth_bp, users_bp, main_bp, ops_bp):
+        app.register_blueprint(blueprint)
+
+    from app.auth.cli import users_cli
+
+    app.cli.add_command(users_cli)
+
+    from app.errors import register_error_handlers
+    from app.ops import tasks  # noqa: F401  (task modules register with the queue on import)
+
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,63 @@
+"""The user table and the role ladder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class Role(StrEnum):
+    """What a person may do; each role includes everything below it."""
+
+    VIEWER = "viewer"  # read, search, export
+    STAFF = "staff"  # also upload, review, keep stock
+    ADMIN = "admin"  # also users, categories, models, settings
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def allows(self, needed: Role) -> bool:
+        """True when this role is at least `needed`."""
+        return self.rank >= needed.rank
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'staff', 'admin')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password reset and deactivation: it is part of the session's
+    # user id, so every session signed in before the change stops working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    def can(self, needed: Role) -> bool:
+        """True when this user's role is at least `needed`."""
+        return self.role_enum.allows(needed)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"

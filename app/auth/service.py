@@ -1,0 +1,262 @@
+"""The rules about users: creating them, roles, passwords, sign-in.
+
+Plain functions for views, CLI and tests. Each one that changes something is
+one transaction that also writes its audit row. Nothing here reads `request`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.auth.models import Role, User
+from app.db_types import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.ops import audit
+
+MIN_PASSWORD_LENGTH = 10
+# Checked when the email is unknown, so a wrong address costs the same time as
+# a wrong password and response times do not reveal who has an account.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+class UserError(DomainError):
+    """A user change was refused; the message says why."""
+
+
+class UserNotFound(UserError):
+    status_code = 404
+
+
+class UserExists(UserError):
+    status_code = 409
+
+
+class LastAdmin(UserError):
+    status_code = 409
+
+
+def normalize_email(raw: str) -> str:
+    """The canonical form of an address, or UserError when it is not one."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise UserError(f"{raw.strip() or 'An empty value'} is not a valid email address: {error}") from None
+
+
+def parse_role(raw: str) -> Role:
+    try:
+        return Role(raw.strip().lower())
+    except ValueError:
+        raise UserError(f"Unknown role {raw!r}: choose one of {', '.join(r.value for r in Role)}.") from None
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if password.strip() != password:
+        raise UserError("A password cannot start or end with spaces.")
+
+
+def generate_password() -> str:
+    """A random password a person can type once and then change."""
+    return secrets.token_urlsafe(12)
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"There is no user number {user_id}.")
+    return user
+
+
+def find_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise UserNotFound(f"There is no user {email.strip()}.")
+    return user
+
+
+def _snapshot(user: User) -> dict[str, object]:
+    return {"email": user.email, "role": user.role, "active": user.active}
+
+
+def create_user(email: str, role: Role | str, password: str, *, actor_id: int | None) -> User:
+    """Create an active user with this role and password."""
+    email = normalize_email(email)
+    role = role if isinstance(role, Role) else parse_role(role)
+    check_password_rules(password)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise UserExists(f"A user {email} already exists.")
+    user = User(email=email, role=role.value, password_hash=generate_password_hash(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        summary=f"Created {email} as {role.value}",
+        actor_id=actor_id,
+        after=_snapshot(user),
+    )
+    db.session.commit()
+    return user
+
+
+def _active_admins_other_than(user: User) -> int:
+    return db.session.scalar(
+        select(func.count(User.id)).where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id)
+    )
+
+
+def _refuse_if_last_admin(user: User, doing: str) -> None:
+    if user.role == Role.ADMIN.value and user.active and _active_admins_other_than(user) == 0:
+        raise LastAdmin(f"{user.email} is the only active admin: make someone else admin before you {doing}.")
+
+
+def set_role(user_id: int, role: Role | str, *, actor_id: int | None) -> User:
+    """Give a user another role; the last active admin keeps theirs."""
+    user = get_user(user_id)
+    role = role if isinstance(role, Role) else parse_role(role)
+    if user.role == role.value:
+        return user
+    if role != Role.ADMIN:
+        _refuse_if_last_admin(user, "change their role")
+    before = _snapshot(user)
+    user.role = role.value
+    audit.record(
+        "user.set_role",
+        target_type="user",
+        target_id=user.id,
+        summary=f"Changed {user.email} from {before['role']} to {role.value}",
+        actor_id=actor_id,
+        before=before,
+        after=_snapshot(user),
+    )
+    db.session.commit()
+    return user
+
+
+def set_active(user_id: int, active: bool, *, actor_id: int | None) -> User:
+    """Deactivate (ending every session) or reactivate a user."""
+    user = get_user(user_id)
+    if user.active == active:
+        return user
+    if not active:
+        if actor_id == user.id:
+            raise UserError("You cannot deactivate your own account.")
+        _refuse_if_last_admin(user, "deactivate them")
+        user.session_version += 1
+    before = _snapshot(user)
+    user.active = active
+    audit.record(
+        "user.activate" if active else "user.deactivate",
+        target_type="user",
+        target_id=user.id,
+        summary=f"{'Reactivated' if active else 'Deactivated'} {user.email}",
+        actor_id=actor_id,
+        before=before,
+        after=_snapshot(user),
+    )
+    db.session.commit()
+    return user
+
+
+def set_password(user_id: int, password: str, *, actor_id: int | None) -> User:
+    """Replace a user's password and sign out all their sessions."""
+    check_password_rules(password)
+    user = get_user(user_id)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    who = "their own" if actor_id == user.id else "the"
+    audit.record(
+        "user.set_password",
+        target_type="user",
+        target_id=user.id,
+        summary=f"Changed {who} password of {user.email}",
+        actor_id=actor_id,
+    )
+    db.session.commit()
+    return user
+
+
+def change_own_password(user_id: int, current: str, new: str) -> User:
+    """A signed-in user replaces their password, proving they know the current one."""
+    user = get_user(user_id)
+    if not check_password_hash(user.password_hash, current):
+        raise UserError("The current password is not right.")
+    return set_password(user_id, new, actor_id=user_id)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User | None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def authenticate(email: str, password: str) -> SignIn:
+    """Check a sign-in; the same answer for unknown, inactive and wrong password."""
+    try:
+        normalized = normalize_email(email)
+    except UserError:
+        normalized = None
+    user = None
+    if normalized is not None:
+        user = db.session.scalar(select(User).where(User.email == normalized))
+    password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not password_ok or not user.active:
+        audit.record(
+            "auth.login_failed",
+            target_type="user",
+            target_id=user.id if user else None,
+            summary=f"Failed sign-in as {email.strip()[:200]}",
+            actor_id=None,
+        )
+        db.session.commit()
+        return SignIn(None)
+    user.last_login_at = utcnow()
+    audit.record(
+        "auth.login", target_type="user", target_id=user.id, summary=f"{user.email} signed in", actor_id=user.id
+    )
+    db.session.commit()
+    return SignIn(user)
+
+
+def record_logout(user: User) -> None:
+    audit.record(
+        "auth.logout", target_type="user", target_id=user.id, summary=f"{user.email} signed out", actor_id=user.id
+    )
+    db.session.commit()
+
+
+def ensure_admin(email: str | None, password: str | None) -> tuple[User, str | None]:
+    """Make sure an active admin exists; return it and a generated password if one was made.
+
+    With no admin yet, creates `email` (default admin@example.com) with
+    `password`, or a generated one that the caller shows once. With an admin
+    already there, changes nothing: the environment never overwrites a
+    password someone has since changed.
+    """
+    existing = db.session.scalar(
+        select(User).where(User.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)
+    )
+    if existing is not None:
+        return existing, None
+    email = email or "admin@example.com"
+    generated = None
+    if not password:
+        password = generated = generate_password()
+    if db.session.scalar(select(User.id).where(User.email == normalize_email(email))) is not None:
+        raise UserExists(
+            f"{email} exists but is not an active admin: run `flask users set-role {email} admin` "
+            "(and `flask users activate` if it was deactivated)."
+        )
+    return create_user(email, Role.ADMIN, password, actor_id=None), generated

@@ -1,0 +1,187 @@
+"""Every setting Quartermaster reads, in one place, parsed and typed.
+
+Settings come from the environment (and nothing else): `Settings.from_env()`
+reads them, `Settings.flask_config()` turns them into Flask's config keys.
+Nothing else in the code base reads `os.environ`. The README's configuration
+table lists the same names; keep the two together.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+ROLES = ("viewer", "staff", "admin")
+DEVELOPMENT_SECRET_PLACEHOLDER = "change-me"  # noqa: S105  (refused in production, below)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """A random key kept under DATA_DIR, so embedded sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The environment, parsed once. Field names match the variables, lower-cased."""
+
+    env: str
+    data_dir: Path
+    secret_key: str
+    database_url: str
+    redis_url: str | None
+    queue_name: str
+    log_level: str
+    session_lifetime_minutes: int
+    cookie_secure: bool
+    proxy_hops: int
+    login_rate_limit: str
+    max_upload_mb: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise ConfigError naming the bad one."""
+        environ = os.environ if environ is None else environ
+        env = environ.get("QM_ENV", "development")
+        if env not in {"development", "production", "testing"}:
+            raise ConfigError(f"QM_ENV must be development, production or testing, not {env!r}")
+        production = env == "production"
+        data_dir = Path(environ.get("DATA_DIR") or "var").resolve()
+
+        secret_key = environ.get("SECRET_KEY", "")
+        if production and (not secret_key or secret_key == DEVELOPMENT_SECRET_PLACEHOLDER):
+            raise ConfigError(
+                "SECRET_KEY must be set to a long random value when QM_ENV=production "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not secret_key:
+            secret_key = _persistent_secret(data_dir)
+
+        return cls(
+            env=env,
+            data_dir=data_dir,
+            secret_key=secret_key,
+            database_url=normalize_database_url(
+                environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'quartermaster.db'}"
+            ),
+            redis_url=environ.get("REDIS_URL") or None,
+            queue_name=environ.get("QM_QUEUE_NAME", "quartermaster"),
+            log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+            session_lifetime_minutes=_int(environ, "QM_SESSION_MINUTES", 8 * 60, minimum=1),
+            cookie_secure=_bool(environ, "QM_COOKIE_SECURE", production),
+            proxy_hops=_int(environ, "QM_PROXY_HOPS", 0),
+            login_rate_limit=environ.get("QM_LOGIN_RATE_LIMIT", "10 per minute"),
+            max_upload_mb=_int(environ, "QM_MAX_UPLOAD_MB", 50, minimum=1),
+        )
+
+    def flask_config(self) -> dict[str, object]:
+        """Flask's and the extensions' config keys for these settings."""
+        return {
+            "QM_ENV": self.env,
+            "TESTING": self.env == "testing",
+            "SECRET_KEY": self.secret_key,
+            "DATA_DIR": self.data_dir,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
+            "REDIS_URL": self.redis_url,
+            "QUEUE_NAME": self.queue_name,
+            "LOG_LEVEL": self.log_level,
+            "PERMANENT_SESSION_LIFETIME": timedelta(minutes=self.session_lifetime_minutes),
+            "SESSION_REFRESH_EACH_REQUEST": True,
+            "SESSION_COOKIE_NAME": "qm_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.cookie_secure,
+            "REMEMBER_COOKIE_SECURE": self.cookie_secure,
+            "PREFERRED_URL_SCHEME": "https" if self.cookie_secure else "http",
+            "PROXY_HOPS": self.proxy_hops,
+            "LOGIN_RATE_LIMIT": self.login_rate_limit,
+            "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            "RATELIMIT_KEY_PREFIX": f"{self.queue_name}-limits",
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
+            # CSRF tokens live as long as the session, so a form left open all
+            # morning still submits; the session itself expires on its own clock.
+            "WTF_CSRF_TIME_LIMIT": None,
+        }
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def engine_options(database_url: str) -> dict[str, object]:
+    """Engine options per backend: pool health checks for servers, a busy wait for SQLite."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def testing_config(data_dir: Path, database_url: str, **overrides: object) -> dict[str, object]:
+    """The config a test app uses: its own data dir and database, CSRF on, no Redis."""
+    environ = {
+        "QM_ENV": "testing",
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": "test-secret-not-for-production",
+        "DATABASE_URL": database_url,
+    }
+    config = Settings.from_env(environ).flask_config()
+    config.update(overrides)
+    return config
+
+
+def bootstrap_admin(environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """QM_ADMIN_EMAIL and QM_ADMIN_PASSWORD: used once, to create the first admin.
+
+    Kept out of the Flask config on purpose, so the password is never part of
+    the app's settings after start-up.
+    """
+    environ = os.environ if environ is None else environ
+    return environ.get("QM_ADMIN_EMAIL") or None, environ.get("QM_ADMIN_PASSWORD") or None

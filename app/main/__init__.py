@@ -1,0 +1,1 @@
+"""The home page, the admin landing page and the areas still to be built."""

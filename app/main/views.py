@@ -1,0 +1,80 @@
+"""Home, admin landing, and placeholder pages for the areas not built yet.
+
+Each placeholder says what will be there, so the navigation is complete from
+the first day. When an area arrives, its blueprint takes the URL and its
+entry leaves `PLANNED_AREAS`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from app.auth.access import role_required
+from app.auth.models import Role
+from app.ops import service as ops_service
+from app.web import render_page
+
+bp = Blueprint("main", __name__)
+
+# slug: (title, what it will hold)
+PLANNED_AREAS: dict[str, tuple[str, str]] = {
+    "documents": (
+        "Documents",
+        "Upload invoices, delivery notes, certificates and scans; follow each through reading and classification.",
+    ),
+    "review": (
+        "Review",
+        "Check the classifications the model was unsure about, lowest confidence first, with keyboard shortcuts.",
+    ),
+    "search": ("Search", "Full-text search over every document, with filters, highlighted snippets and CSV export."),
+    "stock": (
+        "Stock",
+        "Products and the stock ledger: add stock in increments, remove it with a reason, count it, see its history.",
+    ),
+    "orders": (
+        "Orders",
+        "Orders that take stock out all at once or not at all, and give it back exactly once when cancelled.",
+    ),
+    "alerts": ("Alerts", "Products that fell below their low-stock threshold, opened and closed by a periodic check."),
+}
+
+
+@bp.get("/")
+def index():
+    """The start page: where to go, and whether the system is healthy."""
+    return render_template("main/index.html", areas=PLANNED_AREAS)
+
+
+@bp.get("/status")
+def status():
+    """The dependency status card (polled by the home page)."""
+    return render_page(
+        "main/index.html",
+        "status_card",
+        checks=ops_service.readiness(),
+        worker=ops_service.worker_status(),
+        areas=PLANNED_AREAS,
+    )
+
+
+def _planned_area_view(slug: str):
+    title, description = PLANNED_AREAS[slug]
+
+    def planned_area():
+        """A placeholder page for an area that is planned but not built yet."""
+        return render_template("main/planned.html", title=title, description=description)
+
+    return planned_area
+
+
+# Each placeholder sits at the URL its area will own, so links made today stay right.
+for _slug in PLANNED_AREAS:
+    bp.add_url_rule(f"/{_slug}", endpoint=_slug, view_func=_planned_area_view(_slug))
+
+
+@bp.get("/admin")
+@role_required(Role.ADMIN)
+def admin():
+    """The admin landing page: users, audit log, and what is to come."""
+    return render_template("main/admin.html", user=current_user)

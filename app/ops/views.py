@@ -1,0 +1,91 @@
+"""Health, readiness and the admin audit-log page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from app.auth.access import public, role_required
+from app.auth.models import Role, User
+from app.csvio import csv_response
+from app.extensions import db
+from app.ops import service
+from app.ops.forms import AuditFilterForm
+from app.web import render_page
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """The process is up and answering; says nothing about its dependencies."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+@public
+def readyz():
+    """Every dependency answers: 200 when all do, 503 naming the ones that do not."""
+    checks = service.readiness()
+    ready = all(state == "ok" for state in checks.values())
+    response = jsonify(status="ok" if ready else "unavailable", checks=checks)
+    response.status_code = 200 if ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _audit_filters() -> tuple[AuditFilterForm, service.AuditFilter, bool]:
+    form = AuditFilterForm(formdata=request.args)
+    users = db.session.execute(select(User.id, User.email).order_by(User.email)).all()
+    form.actor.choices = [("", "Anyone"), ("system", "The system")] + [(str(i), e) for i, e in users]
+    form.action.choices = [("", "Any action")] + [(a, a) for a in service.audit_actions()]
+    form.target_type.choices = [("", "Anything")] + [(t, t) for t in service.audit_target_types()]
+    valid = form.validate()
+    actor = form.actor.data if valid else ""
+    filters = service.AuditFilter(
+        actor_id=int(actor) if actor and actor.isdigit() else None,
+        system_only=actor == "system",
+        action=form.action.data or None if valid else None,
+        target_type=form.target_type.data or None if valid else None,
+        since=form.since.data if valid else None,
+        until=form.until.data if valid else None,
+    )
+    return form, filters, valid
+
+
+@bp.get("/admin/audit")
+@role_required(Role.ADMIN)
+def audit_log():
+    """The audit log, newest first, filtered by who, what and when."""
+    form, filters, valid = _audit_filters()
+    query = service.audit_query(filters)
+    page = db.paginate(query, per_page=50, max_per_page=200, error_out=False)
+    status = 200 if valid else 400
+    return render_page("ops/audit.html", "results", form=form, page=page, valid=valid), status
+
+
+@bp.get("/admin/audit.csv")
+@role_required(Role.ADMIN)
+def audit_log_csv():
+    """The same filtered audit log as a CSV download."""
+    form, filters, valid = _audit_filters()
+    if not valid:
+        return render_page("ops/audit.html", "results", form=form, page=None, valid=False), 400
+    query = service.audit_query(filters)
+
+    def rows():
+        for event in db.session.scalars(query.execution_options(yield_per=500)):
+            yield (
+                event.at,
+                event.actor.email if event.actor else "system",
+                event.action,
+                event.target_type,
+                event.target_id,
+                event.summary,
+                event.request_id,
+                event.ip,
+            )
+
+    header = ["time", "who", "action", "target_type", "target_id", "summary", "request_id", "ip"]
+    return csv_response("audit-log.csv", header, rows())

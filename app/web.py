@@ -1,0 +1,62 @@
+"""Small helpers every blueprint's views share: htmx detection and rendering.
+
+A view renders the full page for a normal request and only a named block of
+the same template for an htmx request (template fragments), so one URL and
+one template serve both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    """True for a request htmx made (not a boosted full-page navigation)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render_page(template: str, block: str | None = None, **context: Any) -> str:
+    """The whole page, or just `block` of it when htmx asked."""
+    if block is not None and is_htmx():
+        return render_block(template, block, **context)
+    return render_template(template, **context)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def init_app(app: Flask) -> None:
+    """Security headers on every response, and the template helpers."""
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            # One URL answers with a page or a fragment: caches must keep them apart.
+            headers.add("Vary", "HX-Request")
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def _template_helpers() -> dict[str, Any]:
+        from app.auth.models import Role
+
+        return {"Role": Role, "htmx_request": is_htmx()}
