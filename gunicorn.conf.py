@@ -6,6 +6,8 @@ bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = 60
 graceful_timeout = 20
+# The control socket defaults to one path per user: two instances on one machine would fight over it.
+control_socket_disable = True
 # The app writes one JSON access line per request itself (with the request id).
 accesslog = None
 errorlog = "-"

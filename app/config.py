@@ -47,6 +47,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 def _persistent_secret(data_dir: Path) -> str:
     """A random key kept under DATA_DIR, so embedded sessions survive restarts."""
     path = data_dir / "secret_key"
@@ -75,7 +88,7 @@ class Settings:
     redis_url: str | None
     queue_name: str
     log_level: str
-    session_lifetime_minutes: int
+    session_lifetime_minutes: float
     cookie_secure: bool
     proxy_hops: int
     login_rate_limit: str
@@ -110,7 +123,7 @@ class Settings:
             redis_url=environ.get("REDIS_URL") or None,
             queue_name=environ.get("QM_QUEUE_NAME", "quartermaster"),
             log_level=environ.get("LOG_LEVEL", "INFO").upper(),
-            session_lifetime_minutes=_int(environ, "QM_SESSION_MINUTES", 8 * 60, minimum=1),
+            session_lifetime_minutes=_float(environ, "QM_SESSION_MINUTES", 8 * 60, minimum=0.01),
             cookie_secure=_bool(environ, "QM_COOKIE_SECURE", production),
             proxy_hops=_int(environ, "QM_PROXY_HOPS", 0),
             login_rate_limit=environ.get("QM_LOGIN_RATE_LIMIT", "10 per minute"),

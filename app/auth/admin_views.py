@@ -14,7 +14,7 @@ from app.csvio import csv_response
 from app.extensions import db
 from app.web import is_htmx, render_page
 
-bp = Blueprint("users", __name__, url_prefix="/admin/users")
+bp = Blueprint("users", __name__, url_prefix="/admin")
 
 
 @bp.before_request
@@ -50,20 +50,20 @@ def _row(user: User, error: str | None = None, status: int = 200):
     return redirect(url_for("users.index"), code=303)
 
 
-@bp.get("")
+@bp.get("/users")
 def index():
     """All users, active first, with the form to add one."""
     return _list_page()
 
 
-@bp.get(".csv")
+@bp.get("/users.csv")
 def export():
     """The user list as CSV."""
     rows = ((u.email, u.role, u.active, u.created_at, u.last_login_at) for u in _users())
     return csv_response("users.csv", ["email", "role", "active", "created_at", "last_login_at"], rows)
 
 
-@bp.post("")
+@bp.post("/users")
 def create():
     """Add a user; a generated password is shown once on the answer page."""
     form = CreateUserForm()
@@ -79,7 +79,7 @@ def create():
     return _list_page(created=user, generated_password=shown, status=201)
 
 
-@bp.post("/<int:user_id>/role")
+@bp.post("/users/<int:user_id>/role")
 def set_role(user_id: int):
     """Change one user's role."""
     form = RoleForm()
@@ -108,19 +108,19 @@ def _set_active(user_id: int, active: bool):
     return _row(user)
 
 
-@bp.post("/<int:user_id>/deactivate")
+@bp.post("/users/<int:user_id>/deactivate")
 def deactivate(user_id: int):
     """Stop a user from signing in and end their sessions."""
     return _set_active(user_id, False)
 
 
-@bp.post("/<int:user_id>/activate")
+@bp.post("/users/<int:user_id>/activate")
 def activate(user_id: int):
     """Let a deactivated user sign in again."""
     return _set_active(user_id, True)
 
 
-@bp.route("/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 def reset_password(user_id: int):
     """Give a user a new password (typed or generated), shown once, and end their sessions."""
     user = service.get_user(user_id)

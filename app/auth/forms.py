@@ -2,15 +2,16 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.auth.models import Role
 from app.auth.service import MIN_PASSWORD_LENGTH
 
 ROLE_CHOICES = [
-    (Role.VIEWER.value, "Viewer: read, search, export"),
-    (Role.STAFF.value, "Staff: also upload, review, keep stock"),
-    (Role.ADMIN.value, "Admin: also users, categories, models, settings"),
+    SelectChoice(Role.VIEWER.value, "Viewer: read, search, export"),
+    SelectChoice(Role.STAFF.value, "Staff: also upload, review, keep stock"),
+    SelectChoice(Role.ADMIN.value, "Admin: also users, categories, models, settings"),
 ]
 
 

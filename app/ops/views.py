@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import public, role_required
 from app.auth.models import Role, User
@@ -38,9 +39,11 @@ def readyz():
 def _audit_filters() -> tuple[AuditFilterForm, service.AuditFilter, bool]:
     form = AuditFilterForm(formdata=request.args)
     users = db.session.execute(select(User.id, User.email).order_by(User.email)).all()
-    form.actor.choices = [("", "Anyone"), ("system", "The system")] + [(str(i), e) for i, e in users]
-    form.action.choices = [("", "Any action")] + [(a, a) for a in service.audit_actions()]
-    form.target_type.choices = [("", "Anything")] + [(t, t) for t in service.audit_target_types()]
+    form.actor.choices = [SelectChoice("", "Anyone"), SelectChoice("system", "The system")] + [
+        SelectChoice(str(user_id), email) for user_id, email in users
+    ]
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a) for a in service.audit_actions()]
+    form.target_type.choices = [SelectChoice("", "Anything")] + [SelectChoice(t) for t in service.audit_target_types()]
     valid = form.validate()
     actor = form.actor.data if valid else ""
     filters = service.AuditFilter(

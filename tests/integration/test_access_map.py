@@ -1,0 +1,73 @@
+"""Every route needs a session except the few that must not, and admin routes need an admin.
+
+These walk the app's whole URL map, so a route added later is covered without
+anyone writing a test for it.
+"""
+
+import re
+
+import pytest
+
+from app.auth.access import is_public_endpoint
+
+PUBLIC = {"auth.login", "ops.healthz", "ops.readyz", "static"}
+
+
+def _url_for_rule(rule) -> str:
+    """A concrete URL for a rule, with a harmless value in each variable part."""
+    values = {"int": "1", "path": "x/y", "string": "x", "default": "x"}
+
+    def fill(match):
+        converter = match.group(1) or "default"
+        return values.get(converter, "x")
+
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", fill, rule.rule)
+
+
+def _rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def test_only_the_agreed_endpoints_are_public(app):
+    with app.test_request_context():
+        public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public_endpoint(rule.endpoint)}
+    assert public == PUBLIC
+
+
+def test_every_other_route_sends_anonymous_visitors_to_sign_in(app, client):
+    token = client.csrf_token()
+    checked = 0
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        url = _url_for_rule(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 302, f"{method} {url} answered {response.status_code}"
+            assert response.headers["Location"].startswith("/login"), f"{method} {url}"
+            htmx = client.open(url, method=method, data={"csrf_token": token}, headers={"HX-Request": "true"})
+            assert htmx.status_code == 401, f"htmx {method} {url}"
+            assert htmx.headers["HX-Redirect"].startswith("/login"), f"htmx {method} {url}"
+            checked += 1
+    assert checked >= 10  # the walk really walked
+
+
+@pytest.mark.parametrize("role", ["viewer", "staff"])
+def test_admin_routes_refuse_everyone_but_admins(app, client, auth, role):
+    auth.login_as(role)
+    token = client.csrf_token()
+    admin_rules = [rule for rule in _rules(app) if rule.rule.startswith("/admin")]
+    assert admin_rules
+    for rule in admin_rules:
+        url = _url_for_rule(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 403, f"{role}: {method} {url} answered {response.status_code}"
+
+
+def test_public_routes_answer_without_a_session(client):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/login").status_code == 200
+    with client.get("/static/css/app.css") as static:
+        assert static.status_code == 200
