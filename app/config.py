@@ -177,7 +177,7 @@ def engine_options(database_url: str) -> dict[str, object]:
     return {"pool_pre_ping": True}
 
 
-def testing_config(data_dir: Path, database_url: str, **overrides: object) -> dict[str, object]:
+def config_for_tests(data_dir: Path, database_url: str, **overrides: object) -> dict[str, object]:
     """The config a test app uses: its own data dir and database, CSRF on, no Redis."""
     environ = {
         "QM_ENV": "testing",

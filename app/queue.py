@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from flask import Flask, current_app, has_app_context
 from huey import Huey
 from huey.storage import BaseStorage, RedisStorage, SqliteStorage
@@ -49,7 +50,8 @@ def storage_for(config: dict[str, Any]) -> tuple[type[BaseStorage], dict[str, An
     """The storage class and its arguments for an app config."""
     if config.get("REDIS_URL"):
         # A bounded connect timeout: /readyz must answer even when Redis is unreachable.
-        return RedisStorage, {"url": config["REDIS_URL"], "socket_connect_timeout": 3}
+        pool = redis.ConnectionPool.from_url(config["REDIS_URL"], socket_connect_timeout=3)
+        return RedisStorage, {"connection_pool": pool}
     path = Path(config["DATA_DIR"]) / "queue.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteStorage, {"filename": str(path)}

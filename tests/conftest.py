@@ -25,7 +25,7 @@ from sqlalchemy import text
 from app import create_app
 from app.auth import service as users
 from app.auth.models import Role, User
-from app.config import testing_config
+from app.config import config_for_tests
 from app.extensions import db
 from app.queue import huey
 from tests.support import services
@@ -54,7 +54,7 @@ def postgres_url(worker_suffix: str, tmp_path_factory: pytest.TempPathFactory) -
     """A PostgreSQL database for this test worker, migrated from empty once."""
     name = f"{services.database_name(services.TEST_DATABASE_URL)}_qm_{worker_suffix}"
     url = services.recreate_database(name)
-    app = create_app(testing_config(tmp_path_factory.mktemp("migrate"), url))
+    app = create_app(config_for_tests(tmp_path_factory.mktemp("migrate"), url))
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -77,7 +77,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         url = request.getfixturevalue("postgres_url")
     else:
         url = f"sqlite:///{tmp_path / 'test.db'}"
-    app = create_app(testing_config(tmp_path / "data", url, QUEUE_NAME=f"qm-test-{uuid.uuid4().hex[:8]}"))
+    app = create_app(config_for_tests(tmp_path / "data", url, QUEUE_NAME=f"qm-test-{uuid.uuid4().hex[:8]}"))
     huey.immediate = True
     with app.app_context():
         if request.param == "sqlite":
