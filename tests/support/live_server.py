@@ -117,17 +117,17 @@ def start_live_server(database_url: str, redis_url: str, base_dir: Path, **setti
     }
     try:
         for name, command in commands.items():
-            log = (log_dir / f"{name}.log").open("w")
-            server.processes.append(
-                subprocess.Popen(
-                    [*command, *(["wsgi:app"] if name == "web" else [])],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: stop() signals the whole tree
+            with (log_dir / f"{name}.log").open("w") as log:  # the child keeps its own copy of the fd
+                server.processes.append(
+                    subprocess.Popen(
+                        [*command, *(["wsgi:app"] if name == "web" else [])],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # its own process group: stop() signals the whole tree
+                    )
                 )
-            )
         _wait_ready(server)
     except BaseException:
         server.stop()
