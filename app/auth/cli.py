@@ -108,14 +108,15 @@ def ensure_admin() -> None:
     """Make sure an active admin exists (QM_ADMIN_EMAIL / QM_ADMIN_PASSWORD, else generated)."""
     email, password = bootstrap_admin()
     try:
-        user, generated = service.ensure_admin(email, password)
+        account = service.ensure_admin(email, password)
     except service.UserError as error:
         _fail(error)
-    if generated:
-        click.echo("=" * 64)
-        click.echo(f"Admin account created: {user.email}")
-        click.echo(f"Password (shown only this once): {generated}")
-        click.echo("Sign in and change it under Account > Change password.")
-        click.echo("=" * 64)
-    else:
-        click.echo(f"Admin account: {user.email}")
+    if not account.created:
+        click.echo(f"Admin account: {account.user.email}")
+        return
+    click.echo("=" * 64)
+    click.echo(f"Admin account created: {account.user.email}")
+    if account.generated_password:
+        click.echo(f"Password (shown only this once): {account.generated_password}")
+        click.echo("Sign in and change it under your name > Change password.")
+    click.echo("=" * 64)

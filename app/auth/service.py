@@ -237,8 +237,15 @@ def record_logout(user: User) -> None:
     db.session.commit()
 
 
-def ensure_admin(email: str | None, password: str | None) -> tuple[User, str | None]:
-    """Make sure an active admin exists; return it and a generated password if one was made.
+@dataclass(frozen=True)
+class AdminAccount:
+    user: User
+    created: bool
+    generated_password: str | None  # shown once when we made it up
+
+
+def ensure_admin(email: str | None, password: str | None) -> AdminAccount:
+    """Make sure an active admin exists.
 
     With no admin yet, creates `email` (default admin@example.com) with
     `password`, or a generated one that the caller shows once. With an admin
@@ -249,7 +256,7 @@ def ensure_admin(email: str | None, password: str | None) -> tuple[User, str | N
         select(User).where(User.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)
     )
     if existing is not None:
-        return existing, None
+        return AdminAccount(existing, created=False, generated_password=None)
     email = email or "admin@example.com"
     generated = None
     if not password:
@@ -259,4 +266,5 @@ def ensure_admin(email: str | None, password: str | None) -> tuple[User, str | N
             f"{email} exists but is not an active admin: run `flask users set-role {email} admin` "
             "(and `flask users activate` if it was deactivated)."
         )
-    return create_user(email, Role.ADMIN, password, actor_id=None), generated
+    user = create_user(email, Role.ADMIN, password, actor_id=None)
+    return AdminAccount(user, created=True, generated_password=generated)
