@@ -93,6 +93,9 @@ class Settings:
     proxy_hops: int
     login_rate_limit: str
     max_upload_mb: int
+    max_movement: int
+    max_import_mb: int
+    max_import_rows: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +131,9 @@ class Settings:
             proxy_hops=_int(environ, "QM_PROXY_HOPS", 0),
             login_rate_limit=environ.get("QM_LOGIN_RATE_LIMIT", "10 per minute"),
             max_upload_mb=_int(environ, "QM_MAX_UPLOAD_MB", 50, minimum=1),
+            max_movement=_int(environ, "QM_MAX_MOVEMENT", 100_000, minimum=1),
+            max_import_mb=_int(environ, "QM_MAX_IMPORT_MB", 10, minimum=1),
+            max_import_rows=_int(environ, "QM_MAX_IMPORT_ROWS", 50_000, minimum=1),
         )
 
     def flask_config(self) -> dict[str, object]:
@@ -156,6 +162,9 @@ class Settings:
             "RATELIMIT_KEY_PREFIX": f"{self.queue_name}-limits",
             "RATELIMIT_HEADERS_ENABLED": True,
             "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
+            "MAX_MOVEMENT": self.max_movement,
+            "MAX_IMPORT_BYTES": self.max_import_mb * 1024 * 1024,
+            "MAX_IMPORT_ROWS": self.max_import_rows,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

@@ -2,5 +2,6 @@
 
 from app.auth.models import User
 from app.ops.models import AuditEvent
+from app.stock.models import Order, OrderLine, Product, StockMovement
 
-__all__ = ["AuditEvent", "User"]
+__all__ = ["AuditEvent", "Order", "OrderLine", "Product", "StockMovement", "User"]

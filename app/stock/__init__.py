@@ -1,0 +1,1 @@
+"""Products, the stock ledger, orders. Knows nothing of documents."""

@@ -1,0 +1,153 @@
+"""Products, the stock ledger (one row per change), orders and their lines.
+
+`Product.on_hand` is a cached total of its ledger rows. It is changed only by
+`app.stock.service._apply_movement`, in the same transaction as the ledger
+row, so `on_hand == sum(delta)` always holds (`flask stock verify` checks).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class Reason(StrEnum):
+    """Why stock changed. The first group raises it, the second lowers it, the rest are the system's."""
+
+    RECEIVED = "received"
+    RETURNED = "returned"
+    DAMAGED = "damaged"
+    EXPIRED = "expired"
+    USED = "used"
+    CORRECTION = "correction"  # either way
+    ORDER = "order"
+    ORDER_CANCELLED = "order_cancelled"
+    COUNT = "count"
+
+
+INCREASE_REASONS = (Reason.RECEIVED, Reason.RETURNED, Reason.CORRECTION)
+DECREASE_REASONS = (Reason.DAMAGED, Reason.EXPIRED, Reason.USED, Reason.CORRECTION)
+REASON_LABELS = {
+    Reason.RECEIVED: "Received",
+    Reason.RETURNED: "Returned by a customer",
+    Reason.DAMAGED: "Damaged",
+    Reason.EXPIRED: "Expired",
+    Reason.USED: "Used",
+    Reason.CORRECTION: "Correction",
+    Reason.ORDER: "Order",
+    Reason.ORDER_CANCELLED: "Order cancelled",
+    Reason.COUNT: "Stock count",
+}
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "draft"  # lines can be written; no stock taken
+    PLACED = "placed"  # stock taken, every line at once
+    FULFILLED = "fulfilled"  # shipped; stock stays taken
+    CANCELLED = "cancelled"  # if it was placed, its stock came back once
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
+        CheckConstraint("reorder_quantity >= 0", name="reorder_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(32), default="pcs")
+    low_stock_threshold: Mapped[int] = mapped_column(default=0)
+    reorder_quantity: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_low(self) -> bool:
+        """Below its threshold (a threshold of 0 means "never warn")."""
+        return self.on_hand < self.low_stock_threshold
+
+    def __repr__(self) -> str:
+        return f"<Product {self.sku} on_hand={self.on_hand}>"
+
+
+class StockMovement(db.Model):
+    """One change of one product's stock: the ledger. Rows are never updated or deleted."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        CheckConstraint(_in("reason", Reason), name="reason_known"),
+        # A count that matched is recorded as a zero movement; every other change moves stock.
+        CheckConstraint("delta <> 0 OR reason = 'count'", name="delta_not_zero"),
+        CheckConstraint("balance_after >= 0", name="balance_not_negative"),
+        Index("ix_stock_movements_product_at", "product_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    delta: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    balance_after: Mapped[int]
+    # The form's one-time key: the same key twice is one movement, not two.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    product: Mapped[Product] = relationship(lazy="joined")
+    user = relationship("User", lazy="joined")
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (CheckConstraint(_in("status", OrderStatus), name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    customer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.DRAFT.value, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def total_units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id", name="uq_order_lines_order_product"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship(lazy="joined")
