@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     limiter.init_app(app)
     queue.init_app(app)
 
-    from app import models  # noqa: F401  (every table registered before migrations compare)
+    from app import database, models  # noqa: F401  (SQLite settings; every table registered for migrations)
     from app.auth import access
     from app.ops import logging as ops_logging
     from app.web import init_app as init_web
@@ -48,13 +48,17 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.auth.views import bp as auth_bp
     from app.main.views import bp as main_bp
     from app.ops.views import bp as ops_bp
+    from app.stock.order_views import bp as orders_bp
+    from app.stock.views import bp as stock_bp
 
-    for blueprint in (auth_bp, users_bp, main_bp, ops_bp):
+    for blueprint in (auth_bp, users_bp, main_bp, ops_bp, stock_bp, orders_bp):
         app.register_blueprint(blueprint)
 
     from app.auth.cli import users_cli
+    from app.stock.cli import stock_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(stock_cli)
 
     from app.errors import register_error_handlers
     from app.ops import tasks  # noqa: F401  (task modules register with the queue on import)

@@ -2,10 +2,12 @@
 
 Each placeholder says what will be there, so the navigation is complete from
 the first day. When an area arrives, its blueprint takes the URL and its
-entry leaves `PLANNED_AREAS`.
+entry in `AREAS` stops being `planned`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import Blueprint, render_template
 from flask_login import current_user
@@ -17,33 +19,62 @@ from app.web import render_page
 
 bp = Blueprint("main", __name__)
 
-# slug: (title, what it will hold)
-PLANNED_AREAS: dict[str, tuple[str, str]] = {
-    "documents": (
+
+@dataclass(frozen=True)
+class Area:
+    title: str
+    endpoint: str
+    description: str
+    planned: bool = False  # True: a placeholder page says what will be there
+
+
+AREAS = [
+    Area(
         "Documents",
+        "main.documents",
         "Upload invoices, delivery notes, certificates and scans; follow each through reading and classification.",
+        planned=True,
     ),
-    "review": (
+    Area(
         "Review",
+        "main.review",
         "Check the classifications the model was unsure about, lowest confidence first, with keyboard shortcuts.",
+        planned=True,
     ),
-    "search": ("Search", "Full-text search over every document, with filters, highlighted snippets and CSV export."),
-    "stock": (
+    Area(
+        "Search",
+        "main.search",
+        "Full-text search over every document, with filters, highlighted snippets and CSV export.",
+        planned=True,
+    ),
+    Area(
         "Stock",
+        "stock.products",
         "Products and the stock ledger: add stock in increments, remove it with a reason, count it, see its history.",
     ),
-    "orders": (
+    Area(
         "Orders",
+        "orders.index",
         "Orders that take stock out all at once or not at all, and give it back exactly once when cancelled.",
     ),
-    "alerts": ("Alerts", "Products that fell below their low-stock threshold, opened and closed by a periodic check."),
-}
+    Area(
+        "Alerts",
+        "main.alerts",
+        "Products that fell below their low-stock threshold, opened and closed by a periodic check.",
+        planned=True,
+    ),
+]
+
+
+@bp.app_context_processor
+def _navigation():
+    return {"areas": AREAS}
 
 
 @bp.get("/")
 def index():
     """The start page: where to go, and whether the system is healthy."""
-    return render_template("main/index.html", areas=PLANNED_AREAS)
+    return render_template("main/index.html")
 
 
 @bp.get("/status")
@@ -54,23 +85,22 @@ def status():
         "status_card",
         checks=ops_service.readiness(),
         worker=ops_service.worker_status(),
-        areas=PLANNED_AREAS,
     )
 
 
-def _planned_area_view(slug: str):
-    title, description = PLANNED_AREAS[slug]
-
+def _planned_area_view(area: Area):
     def planned_area():
         """A placeholder page for an area that is planned but not built yet."""
-        return render_template("main/planned.html", title=title, description=description)
+        return render_template("main/planned.html", title=area.title, description=area.description)
 
     return planned_area
 
 
 # Each placeholder sits at the URL its area will own, so links made today stay right.
-for _slug in PLANNED_AREAS:
-    bp.add_url_rule(f"/{_slug}", endpoint=_slug, view_func=_planned_area_view(_slug))
+for _area in AREAS:
+    if _area.planned:
+        _slug = _area.endpoint.split(".", 1)[1]
+        bp.add_url_rule(f"/{_slug}", endpoint=_slug, view_func=_planned_area_view(_area))
 
 
 @bp.get("/admin")
