@@ -106,6 +106,7 @@ class OrderFilterForm(FlaskForm):
     status = SelectField(
         "Status",
         choices=[SelectChoice("", "Any status")] + [SelectChoice(s.value, s.value.title()) for s in OrderStatus],
+        default="",
     )
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])
