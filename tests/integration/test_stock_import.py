@@ -111,7 +111,14 @@ def test_files_that_cannot_be_read_say_why(app, client, auth, data, message):
 
 def test_bad_rows_are_named_and_nothing_is_imported(app, client, auth):
     auth.login_as("staff")
-    data = b"sku,name,low_stock_threshold,active\nOK-1,Fine,3,true\nBAD-2,Bad number,lots,true\nOK-1,Duplicate,1,true\n,No sku,1,true\nBAD-5,Bad flag,1,maybe\n"
+    data = (
+        b"sku,name,low_stock_threshold,active\n"
+        b"OK-1,Fine,3,true\n"
+        b"BAD-2,Bad number,lots,true\n"
+        b"OK-1,Duplicate,1,true\n"
+        b",No sku,1,true\n"
+        b"BAD-5,Bad flag,1,maybe\n"
+    )
     response = _preview(client, data)
     assert response.status_code == 400
     body = response.get_data(as_text=True)
