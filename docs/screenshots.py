@@ -19,6 +19,22 @@ from tests.support.live_server import start_live_server
 OUT = Path(__file__).parent / "img"
 
 
+def _seed_stock(server, folder: Path) -> None:
+    """A few products and a month-like run of movements, through the operators' CLI."""
+    products = folder / "products.csv"
+    products.write_text(
+        "sku,name,unit,low_stock_threshold,reorder_quantity\n"
+        "TEA-GRN-1KG,Green tea 1 kg,kg,20,60\n"
+        "CUP-STN-250,Stoneware cup 250 ml,pcs,50,200\n"
+        "BAG-FRZ-20,Freezer bags (20),pack,10,40\n"
+    )
+    server.flask("stock", "import", str(products))
+    for change in ["60", "-12", "-9", "+40", "-25", "-18", "-11", "+60", "-30", "-14"]:
+        server.flask("stock", "add", "TEA-GRN-1KG", "--", change)
+    server.flask("stock", "add", "CUP-STN-250", "240")
+    server.flask("stock", "add", "BAG-FRZ-20", "8")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     name = "qm_screenshots"
@@ -37,6 +53,12 @@ def main() -> None:
                 page.screenshot(path=OUT / "home.png")
                 page.goto("/admin/users")
                 page.screenshot(path=OUT / "users.png")
+                _seed_stock(server, Path(tmp))
+                page.goto("/stock")
+                page.screenshot(path=OUT / "stock.png")
+                page.get_by_role("link", name="TEA-GRN-1KG", exact=True).click()
+                page.locator("svg.step-chart").wait_for()
+                page.screenshot(path=OUT / "product.png", full_page=True)
                 browser.close()
         finally:
             server.stop()
