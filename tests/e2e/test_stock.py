@@ -9,23 +9,54 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.live_server import start_live_server
+
 pytestmark = pytest.mark.e2e
+
+
+def _stocked_product(server, folder: Path) -> str:
+    """A new product with 10 in stock, made through the operators' CLI."""
+    code = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+    path = folder / "products.csv"
+    path.write_text(f"sku,name,unit\n{code},Test product {code},pcs\n")
+    server.flask("stock", "import", str(path))
+    server.flask("stock", "add", code, "10")
+    return code
 
 
 @pytest.fixture
 def sku(live_server, tmp_path):
-    """A new product on the live server with 10 in stock, made through the operators' CLI."""
-    code = f"E2E-{uuid.uuid4().hex[:8].upper()}"
-    path = tmp_path / "products.csv"
-    path.write_text(f"sku,name,unit\n{code},Test product {code},pcs\n")
-    live_server.flask("stock", "import", str(path))
-    live_server.flask("stock", "add", code, "10")
-    return code
+    return _stocked_product(live_server, tmp_path)
 
 
-def test_plus_24_on_a_row_changes_the_figure_in_place(page: Page, sign_in, sku):
-    sign_in("staff")
-    page.goto(f"/stock?q={sku}")
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory):
+    """The embedded default, as `make run` has it: SQLite database and SQLite queue, no Redis."""
+    base = tmp_path_factory.mktemp("embedded")
+    server = start_live_server(f"sqlite:///{base / 'data' / 'quartermaster.db'}", None, base)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["postgresql", "embedded"])
+def stock_server(request, live_server, tmp_path):
+    """The same flow on PostgreSQL + Redis and on the embedded default."""
+    server = live_server if request.param == "postgresql" else request.getfixturevalue("embedded_server")
+    return server, _stocked_product(server, tmp_path)
+
+
+def _sign_in(page: Page, server, role: str) -> None:
+    page.goto(server.url + "/login")
+    page.get_by_label("Email").fill(server.users[role])
+    page.get_by_label("Password").fill(server.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/")
+
+
+def test_plus_24_on_a_row_changes_the_figure_in_place(page: Page, stock_server):
+    server, sku = stock_server
+    _sign_in(page, server, "staff")
+    page.goto(f"{server.url}/stock?q={sku}")
     row = page.locator(f'tr[data-sku="{sku}"]')
     expect(row.get_by_test_id("on-hand")).to_have_text("10")
     row.get_by_label("Add or remove").fill("+24")
@@ -33,7 +64,7 @@ def test_plus_24_on_a_row_changes_the_figure_in_place(page: Page, sign_in, sku):
         row.get_by_role("button", name="Apply").click()
     expect(row.get_by_test_id("on-hand")).to_have_text("34")
     expect(row).to_contain_text("+24 received: 34 on hand.")
-    assert page.url.endswith(f"/stock?q={sku}")  # no navigation: the row was swapped
+    assert page.url == f"{server.url}/stock?q={sku}"  # no navigation: the row was swapped
     # The next change is a new one: the form came back empty with a fresh key.
     expect(row.get_by_label("Add or remove")).to_have_value("")
     row.get_by_label("Add or remove").fill("-4")

@@ -85,8 +85,11 @@ def _wait_ready(server: LiveServer, timeout: float = 30) -> None:
     raise RuntimeError(f"the live server was not ready after {timeout} s ({last_error}):\n{server.logs()}")
 
 
-def start_live_server(database_url: str, redis_url: str, base_dir: Path, **settings: str) -> LiveServer:
-    """Migrate, create one user per role, start gunicorn and the consumer; return when ready."""
+def start_live_server(database_url: str, redis_url: str | None, base_dir: Path, **settings: str) -> LiveServer:
+    """Migrate, create one user per role, start gunicorn and the consumer; return when ready.
+
+    With `redis_url=None` the queue is SQLite under the data dir: the embedded default.
+    """
     port = free_port()
     data_dir = base_dir / "data"
     log_dir = base_dir / "logs"
@@ -100,7 +103,7 @@ def start_live_server(database_url: str, redis_url: str, base_dir: Path, **setti
         "SECRET_KEY": uuid.uuid4().hex,
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+        **({"REDIS_URL": redis_url} if redis_url else {}),
         "QM_QUEUE_NAME": f"qm-live-{uuid.uuid4().hex[:12]}",
         "LOG_LEVEL": "INFO",
         "PORT": str(port),
