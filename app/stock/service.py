@@ -263,7 +263,10 @@ def count_stock(
             product_id, delta, reason=Reason.COUNT, user_id=user_id, note=note, idempotency_key=idempotency_key
         )
 
-    return _once(idempotency_key, product_id, lambda m: m.reason == Reason.COUNT.value, write)
+    # A count's balance after is the counted figure: the same key with another figure is another count.
+    return _once(
+        idempotency_key, product_id, lambda m: m.reason == Reason.COUNT.value and m.balance_after == counted, write
+    )
 
 
 def new_idempotency_key() -> str:

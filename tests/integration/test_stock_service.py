@@ -96,6 +96,16 @@ def test_the_same_idempotency_key_adds_stock_once(ctx):
         service.add_stock(pid, 25, user_id=None, idempotency_key="form-1")
 
 
+def test_a_count_form_reused_for_a_different_figure_is_refused(ctx):
+    pid = make_product()
+    service.add_stock(pid, 10, user_id=None)
+    service.count_stock(pid, 42, user_id=None, idempotency_key="count-form-1")
+    assert service.count_stock(pid, 42, user_id=None, idempotency_key="count-form-1").balance_after == 42
+    with pytest.raises(IdempotencyConflict):
+        service.count_stock(pid, 40, user_id=None, idempotency_key="count-form-1")
+    assert on_hand(pid) == 42
+
+
 def test_count_records_the_difference_as_one_movement(ctx):
     pid = make_product()
     service.add_stock(pid, 10, user_id=None)
