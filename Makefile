@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint format migrate admin browser clean-venv
+.PHONY: run test lint format migrate bench browser clean-venv
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## bench: print performance figures (needs PostgreSQL; BENCH_DATABASE_URL picks the server)
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/stock.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade

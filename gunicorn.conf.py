@@ -4,6 +4,10 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads: a sync worker cannot report to the master while it streams a long
+# CSV export or receives a large upload, and would be killed after `timeout`.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 60
 graceful_timeout = 20
 # The control socket defaults to one path per user: two instances on one machine would fight over it.

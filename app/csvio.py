@@ -42,17 +42,18 @@ def undo_defuse(text: str) -> str:
     return text
 
 
-def iter_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """Yield a CSV document line by line."""
+def iter_csv(header: Sequence[str], rows: Iterable[Sequence[object]], chunk_size: int = 64 * 1024) -> Iterator[str]:
+    """Yield a CSV document in chunks of about `chunk_size` characters (one write per chunk, not per row)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    yield buffer.getvalue()
     for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
         writer.writerow([cell(value) for value in row])
-        yield buffer.getvalue()
+        if buffer.tell() >= chunk_size:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
