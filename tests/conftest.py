@@ -29,7 +29,7 @@ from app.config import config_for_tests
 from app.extensions import db
 from app.queue import huey
 from tests.support import services
-from tests.support.live_server import LiveServer, start_live_server
+from tests.support.live_server import LiveServer, dedicated_server
 
 PASSWORD = "a-long-test-password"
 _CSRF = re.compile(r'name="csrf[-_]token" (?:content|value)="([^"]+)"')
@@ -171,8 +171,5 @@ def auth(client: Client, make_user) -> AuthActions:
 def live_server(tmp_path_factory: pytest.TempPathFactory, worker_suffix: str) -> Iterator[LiveServer]:
     """The real app (gunicorn + Huey consumer) on PostgreSQL and Redis."""
     name = f"{services.database_name(services.TEST_DATABASE_URL)}_qm_live_{worker_suffix}"
-    url = services.recreate_database(name)
-    server = start_live_server(url, services.TEST_REDIS_URL, tmp_path_factory.mktemp("live"))
-    yield server
-    server.stop()
-    services.drop_database(name)
+    with dedicated_server(tmp_path_factory.mktemp("live"), name) as server:
+        yield server

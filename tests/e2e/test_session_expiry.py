@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support import services
-from tests.support.live_server import start_live_server
+from tests.support.live_server import dedicated_server
 
 pytestmark = pytest.mark.e2e
 
@@ -15,13 +15,8 @@ pytestmark = pytest.mark.e2e
 def short_session_server(tmp_path_factory, worker_suffix):
     """A second live server whose sessions expire after three seconds."""
     name = f"{services.database_name(services.TEST_DATABASE_URL)}_qm_expiry_{worker_suffix}"
-    url = services.recreate_database(name)
-    server = start_live_server(
-        url, services.TEST_REDIS_URL, tmp_path_factory.mktemp("expiry"), QM_SESSION_MINUTES="0.05"
-    )
-    yield server
-    server.stop()
-    services.drop_database(name)
+    with dedicated_server(tmp_path_factory.mktemp("expiry"), name, QM_SESSION_MINUTES="0.05") as server:
+        yield server
 
 
 def test_expired_session_on_an_htmx_request_redirects_the_page(page: Page, short_session_server):

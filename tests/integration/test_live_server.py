@@ -10,20 +10,15 @@ import urllib.request
 import pytest
 
 from tests.support import services
-from tests.support.live_server import start_live_server
+from tests.support.live_server import dedicated_server
 
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory, worker_suffix):
     """A live server (two gunicorn workers, Redis) allowing five sign-in attempts a minute."""
     name = f"{services.database_name(services.TEST_DATABASE_URL)}_qm_strict_{worker_suffix}"
-    url = services.recreate_database(name)
-    server = start_live_server(
-        url, services.TEST_REDIS_URL, tmp_path_factory.mktemp("strict"), QM_LOGIN_RATE_LIMIT="5 per minute"
-    )
-    yield server
-    server.stop()
-    services.drop_database(name)
+    with dedicated_server(tmp_path_factory.mktemp("strict"), name, QM_LOGIN_RATE_LIMIT="5 per minute") as server:
+        yield server
 
 
 def _attempt(base: str, email: str, password: str) -> int:

@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,3 +141,17 @@ def start_live_server(database_url: str, redis_url: str | None, base_dir: Path, 
         server.stop()
         raise
     return server
+
+
+@contextmanager
+def dedicated_server(base_dir: Path, name: str, **settings: str) -> Iterator[LiveServer]:
+    """A live server on its own fresh PostgreSQL database `name` and Redis, stopped and dropped afterwards."""
+    from tests.support import services
+
+    url = services.recreate_database(name)
+    server = start_live_server(url, services.TEST_REDIS_URL, base_dir, **settings)
+    try:
+        yield server
+    finally:
+        server.stop()
+        services.drop_database(name)
