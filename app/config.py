@@ -96,6 +96,11 @@ class Settings:
     max_movement: int
     max_import_mb: int
     max_import_rows: int
+    max_pages: int
+    max_pixels: int
+    ocr_threads: int
+    stuck_after_seconds: int
+    max_attempts: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +139,11 @@ class Settings:
             max_movement=_int(environ, "QM_MAX_MOVEMENT", 100_000, minimum=1),
             max_import_mb=_int(environ, "QM_MAX_IMPORT_MB", 10, minimum=1),
             max_import_rows=_int(environ, "QM_MAX_IMPORT_ROWS", 50_000, minimum=1),
+            max_pages=_int(environ, "QM_MAX_PAGES", 200, minimum=1),
+            max_pixels=_int(environ, "QM_MAX_PIXELS", 50_000_000, minimum=10_000),
+            ocr_threads=_int(environ, "QM_OCR_THREADS", 2, minimum=1),
+            stuck_after_seconds=_int(environ, "QM_STUCK_AFTER_SECONDS", 900, minimum=1),
+            max_attempts=_int(environ, "QM_MAX_ATTEMPTS", 3, minimum=1),
         )
 
     def flask_config(self) -> dict[str, object]:
@@ -165,6 +175,11 @@ class Settings:
             "MAX_MOVEMENT": self.max_movement,
             "MAX_IMPORT_BYTES": self.max_import_mb * 1024 * 1024,
             "MAX_IMPORT_ROWS": self.max_import_rows,
+            "MAX_PAGES": self.max_pages,
+            "MAX_PIXELS": self.max_pixels,
+            "OCR_THREADS": self.ocr_threads,
+            "STUCK_AFTER_SECONDS": self.stuck_after_seconds,
+            "MAX_ATTEMPTS": self.max_attempts,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

@@ -1,7 +1,8 @@
 """Every domain's tables, imported in one place for Alembic and `create_all`."""
 
 from app.auth.models import User
+from app.documents.models import Document, DocumentEvent
 from app.ops.models import AuditEvent
 from app.stock.models import Order, OrderLine, Product, StockMovement
 
-__all__ = ["AuditEvent", "Order", "OrderLine", "Product", "StockMovement", "User"]
+__all__ = ["AuditEvent", "Document", "DocumentEvent", "Order", "OrderLine", "Product", "StockMovement", "User"]

@@ -31,9 +31,8 @@ class Area:
 AREAS = [
     Area(
         "Documents",
-        "main.documents",
+        "documents.index",
         "Upload invoices, delivery notes, certificates and scans; follow each through reading and classification.",
-        planned=True,
     ),
     Area(
         "Review",

@@ -2,7 +2,21 @@
 
 from html.parser import HTMLParser
 
-PAGES = ["/", "/admin", "/admin/users", "/admin/audit", "/account/password", "/documents"]
+PAGES = [
+    "/",
+    "/admin",
+    "/admin/users",
+    "/admin/audit",
+    "/account/password",
+    "/documents",
+    "/documents/upload",
+    "/stock",
+    "/stock/ledger",
+    "/stock/products/new",
+    "/stock/import",
+    "/orders",
+    "/orders/new",
+]
 
 
 class FormAudit(HTMLParser):

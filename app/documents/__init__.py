@@ -1,0 +1,1 @@
+"""Documents: upload, blob storage, text extraction, the processing tasks."""

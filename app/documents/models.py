@@ -1,0 +1,82 @@
+"""Documents and their history.
+
+A document is one stored file (by SHA-256: the same bytes are one document),
+its processing state, the text read from it, and how long each stage took.
+`DocumentEvent` rows are its history: uploads, state changes, retries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class DocumentState(StrEnum):
+    QUEUED = "queued"  # stored, waiting for a worker
+    PROCESSING = "processing"  # a worker claimed it
+    PROCESSED = "processed"  # text read; later stages done
+    FAILED = "failed"  # see failure_reason
+
+
+ACTIVE_STATES = (DocumentState.QUEUED, DocumentState.PROCESSING)
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'processing', 'processed', 'failed')", name="state_known"),
+        Index("ix_documents_state_changed", "state", "state_changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # pdf, image, text, docx
+    state: Mapped[str] = mapped_column(String(16), default=DocumentState.QUEUED.value, index=True)
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pages: Mapped[int | None]
+    pages_processed: Mapped[int | None]
+    ocr_pages: Mapped[int | None]
+    text: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[list[str] | None] = mapped_column(JSON)
+    # Milliseconds per stage of the latest run: {"store": 12, "extract": 840, ...}
+    timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    has_thumbnail: Mapped[bool] = mapped_column(default=False)
+
+    uploader = relationship("User", lazy="joined")
+    events: Mapped[list[DocumentEvent]] = relationship(
+        back_populates="document", order_by="DocumentEvent.id", lazy="select", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (DocumentState.PROCESSED.value, DocumentState.FAILED.value)
+
+
+class DocumentEvent(db.Model):
+    __tablename__ = "document_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    document: Mapped[Document] = relationship(back_populates="events")
+    user = relationship("User", lazy="joined")

@@ -1,0 +1,297 @@
+"""The rules of documents: storing an upload once, the state machine, the sweeper.
+
+States run `queued → processing → processed | failed`. Every transition is a
+conditional UPDATE (`… WHERE state = :expected`), so two workers can never both
+claim a document and a late duplicate task changes nothing. Enqueueing happens
+after the commit; if it fails (Redis down) the document is still `queued` and
+`sweep_stuck` hands it to a worker later. Nothing here reads `request`.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.db_types import utcnow
+from app.documents import extract
+from app.documents.models import ACTIVE_STATES, Document, DocumentEvent, DocumentState
+from app.documents.storage import BlobTooLarge, blob_store
+from app.errors import DomainError
+from app.extensions import db
+from app.ops import audit
+
+log = logging.getLogger(__name__)
+MAX_FILENAME = 255
+
+
+class DocumentError(DomainError):
+    """An upload or document action was refused; nothing was stored or changed."""
+
+
+class EmptyUpload(DocumentError):
+    pass
+
+
+class UploadTooLarge(DocumentError):
+    status_code = 413
+
+
+class UnsupportedUpload(DocumentError):
+    status_code = 415
+
+
+class DocumentNotFound(DocumentError):
+    status_code = 404
+
+
+class DocumentStateError(DocumentError):
+    status_code = 409
+
+
+def safe_filename(raw: str | None) -> str:
+    """The name to show and to offer on download: no folders, no control characters, at most 255 characters."""
+    name = (raw or "").replace("\x00", "")
+    name = PureWindowsPath(PurePosixPath(name).name).name  # drop any ../ or C:\ part
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    if not name:
+        return "unnamed"
+    if len(name) > MAX_FILENAME:
+        stem, dot, suffix = name.rpartition(".")
+        if dot and 0 < len(suffix) <= 10:
+            name = stem[: MAX_FILENAME - len(suffix) - 1] + "." + suffix
+        else:
+            name = name[:MAX_FILENAME]
+    return name
+
+
+def get_document(document_id: int) -> Document:
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise DocumentNotFound(f"There is no document number {document_id}.")
+    return document
+
+
+def _event(document_id: int, event: str, detail: str | None = None, user_id: int | None = None) -> None:
+    db.session.add(
+        DocumentEvent(document_id=document_id, event=event, detail=(detail or "")[:500] or None, user_id=user_id)
+    )
+
+
+@dataclass(frozen=True)
+class Ingested:
+    document: Document
+    duplicate: bool  # True: these bytes were uploaded before; `document` is the earlier one
+
+
+def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> Ingested:
+    """Store an uploaded file once and queue it; the same bytes again link to the existing document."""
+    name = safe_filename(filename)
+    store = blob_store()
+    try:
+        blob = store.put(stream, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    except BlobTooLarge as error:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        raise UploadTooLarge(f"{name} is {error}: the limit is {limit} MB. Nothing was stored.") from None
+    if blob.size == 0:
+        store.delete(blob.sha256)  # never a document: empty files are refused
+        raise EmptyUpload(f"{name} is empty (0 bytes). Nothing was stored.")
+
+    existing = db.session.scalar(select(Document).where(Document.sha256 == blob.sha256))
+    if existing is not None:
+        return _duplicate(existing, name, user_id)
+    try:
+        detected = extract.detect_type(blob.path)
+    except extract.ExtractionError as error:  # not a kind we read, or broken beyond recognising
+        store.delete(blob.sha256)  # no document refers to these bytes
+        raise UnsupportedUpload(f"{name}: {error} Nothing was stored.") from None
+
+    document = Document(
+        sha256=blob.sha256, filename=name, size=blob.size, mime=detected.mime, kind=detected.kind, uploaded_by=user_id
+    )
+    db.session.add(document)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same bytes were committed by a concurrent upload a moment ago.
+        db.session.rollback()
+        return _duplicate(db.session.scalar(select(Document).where(Document.sha256 == blob.sha256)), name, user_id)
+    _event(document.id, "uploaded", f"{name}, {blob.size} bytes, {detected.mime}", user_id)
+    audit.record(
+        "document.upload",
+        target_type="document",
+        target_id=document.id,
+        summary=f"Uploaded {name}",
+        actor_id=user_id,
+        after={"sha256": blob.sha256, "size": blob.size, "mime": detected.mime},
+    )
+    db.session.commit()
+    enqueue(document.id)
+    return Ingested(document, duplicate=False)
+
+
+def _duplicate(existing: Document, name: str, user_id: int | None) -> Ingested:
+    _event(existing.id, "uploaded_again", f"as {name}", user_id)
+    db.session.commit()
+    return Ingested(existing, duplicate=True)
+
+
+def enqueue(document_id: int, delay: float | None = None) -> bool:
+    """Hand the document to a worker; False (and a log line) when the queue cannot be reached."""
+    from app.documents.tasks import process_document
+
+    try:
+        if delay:
+            process_document.schedule((document_id,), delay=delay)
+        else:
+            process_document(document_id)
+    except Exception:  # the queue is down: the document stays queued and the sweeper re-sends it
+        log.warning("could not enqueue document", extra={"document_id": document_id}, exc_info=True)
+        return False
+    return True
+
+
+def _transition(
+    document_id: int, source: DocumentState | tuple[DocumentState, ...], target: DocumentState, **values
+) -> bool:
+    sources = (source,) if isinstance(source, DocumentState) else source
+    now = utcnow()
+    result = db.session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.state.in_([s.value for s in sources]))
+        .values(state=target.value, state_changed_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def claim(document_id: int) -> bool:
+    """Take a queued document for processing; False when another worker has it or it is done."""
+    claimed = _transition(
+        document_id, DocumentState.QUEUED, DocumentState.PROCESSING, processing_started_at=utcnow(), failure_reason=None
+    )
+    if claimed:
+        _event(document_id, "processing")
+    db.session.commit()
+    return claimed
+
+
+def finish(document_id: int, result: extract.Extraction, timings: dict[str, int], has_thumbnail: bool) -> bool:
+    """Store what the pipeline found and mark the document processed (only if this worker still holds it)."""
+    done = _transition(
+        document_id,
+        DocumentState.PROCESSING,
+        DocumentState.PROCESSED,
+        finished_at=utcnow(),
+        text=result.text,
+        pages=result.pages,
+        pages_processed=result.pages_processed,
+        ocr_pages=result.ocr_pages,
+        notes=result.notes or None,
+        timings=timings,
+        has_thumbnail=has_thumbnail,
+    )
+    if done:
+        words = len(result.text.split())
+        _event(document_id, "processed", f"{words} words" + (f"; {'; '.join(result.notes)}" if result.notes else ""))
+    db.session.commit()
+    return done
+
+
+def fail(document_id: int, reason: str) -> None:
+    """Mark a document failed with a reason a person can read."""
+    if _transition(document_id, ACTIVE_STATES, DocumentState.FAILED, finished_at=utcnow(), failure_reason=reason[:500]):
+        _event(document_id, "failed", reason)
+    db.session.commit()
+
+
+def release_for_retry(document_id: int, reason: str) -> int | None:
+    """After a passing error: back to queued with one more attempt; None when attempts are used up (then failed)."""
+    document = get_document(document_id)
+    attempts = document.attempts + 1
+    if attempts >= current_app.config["MAX_ATTEMPTS"]:
+        db.session.rollback()
+        fail(document_id, f"Gave up after {attempts} attempts. Last problem: {reason}")
+        return None
+    if _transition(document_id, DocumentState.PROCESSING, DocumentState.QUEUED, attempts=attempts):
+        _event(document_id, "retry_scheduled", f"attempt {attempts + 1}: {reason}")
+    db.session.commit()
+    return attempts
+
+
+def retry(document_id: int, *, user_id: int | None) -> Document:
+    """A person asks to process a failed document again."""
+    document = get_document(document_id)
+    if not _transition(document_id, DocumentState.FAILED, DocumentState.QUEUED, attempts=0, failure_reason=None):
+        db.session.rollback()
+        raise DocumentStateError(f"{document.filename} is {document.state}; only a failed document can be retried.")
+    _event(document_id, "retried", None, user_id)
+    audit.record(
+        "document.retry",
+        target_type="document",
+        target_id=document_id,
+        summary=f"Retried {document.filename}",
+        actor_id=user_id,
+    )
+    db.session.commit()
+    enqueue(document_id)
+    return get_document(document_id)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: list[int]
+    failed: list[int]
+
+
+def sweep_stuck(now=None) -> SweepResult:
+    """Re-send documents stuck in queued/processing (lost task, killed worker); give up after the attempt limit."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["STUCK_AFTER_SECONDS"])
+    stuck = db.session.scalars(
+        select(Document).where(Document.state.in_([s.value for s in ACTIVE_STATES]), Document.state_changed_at < cutoff)
+    ).all()
+    requeued, failed = [], []
+    for document in stuck:
+        attempts = document.attempts + 1
+        was = document.state
+        if attempts >= current_app.config["MAX_ATTEMPTS"]:
+            reason = (
+                f"Processing did not finish after {attempts} attempts; retry it, or ask an admin to check the worker."
+            )
+            if _transition(
+                document.id,
+                DocumentState(was),
+                DocumentState.FAILED,
+                finished_at=now,
+                attempts=attempts,
+                failure_reason=reason,
+            ):
+                _event(document.id, "failed", f"stuck in {was}; gave up after {attempts} attempts")
+                failed.append(document.id)
+        elif _transition(document.id, DocumentState(was), DocumentState.QUEUED, attempts=attempts):
+            _event(document.id, "requeued", f"was {was} since {document.state_changed_at:%Y-%m-%d %H:%M:%S} UTC")
+            requeued.append(document.id)
+    db.session.commit()
+    for document_id in requeued:
+        enqueue(document_id)
+    return SweepResult(requeued, failed)
+
+
+def state_counts() -> dict[str, int]:
+    """How many documents are in each state, counted now (never a running total that can drift)."""
+    counts = dict.fromkeys((s.value for s in DocumentState), 0)
+    for state, number in db.session.execute(select(Document.state, func.count(Document.id)).group_by(Document.state)):
+        counts[state] = number
+    return counts
+
+
+def kind_counts() -> dict[str, int]:
+    return dict(db.session.execute(select(Document.kind, func.count(Document.id)).group_by(Document.kind)).all())

@@ -1,0 +1,54 @@
+"""Background work for documents: process one, and sweep up the stuck ones. Thin: the rules are in service."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from app import pipeline
+from app.documents import extract, service
+from app.queue import periodic_task, task
+
+log = logging.getLogger(__name__)
+
+
+def backoff_seconds(attempt: int) -> int:
+    """10 s, 20 s, 40 s … at most ten minutes."""
+    return min(10 * 2 ** max(attempt - 1, 0), 600)
+
+
+def _retry_later(document_id: int, reason: str) -> None:
+    attempts = service.release_for_retry(document_id, reason)
+    if attempts is not None:
+        service.enqueue(document_id, delay=backoff_seconds(attempts))
+
+
+@task()
+def process_document(document_id: int) -> str:
+    """Read one document. Safe to run twice: only the worker that claims it does the work."""
+    if not service.claim(document_id):
+        return "not claimed"
+    document = service.get_document(document_id)
+    try:
+        work = pipeline.run(document)
+    except extract.ExtractionError as error:
+        if error.permanent:
+            service.fail(document_id, str(error))
+            return "failed"
+        _retry_later(document_id, str(error))
+        return "retry"
+    except Exception as error:  # an unforeseen problem: retry a few times, then fail with a plain reason
+        log.exception("document processing failed", extra={"document_id": document_id})
+        _retry_later(document_id, f"Unexpected problem while reading the file ({type(error).__name__}).")
+        return "retry"
+    service.finish(document_id, work.extraction, work.timings, work.has_thumbnail)
+    return "processed"
+
+
+@periodic_task(crontab(minute="*"))
+def sweep_stuck_documents() -> None:
+    """Every minute: re-send documents whose task was lost (killed worker, queue down at upload)."""
+    result = service.sweep_stuck()
+    if result.requeued or result.failed:
+        log.info("swept stuck documents", extra={"requeued": result.requeued, "failed": result.failed})

@@ -1,0 +1,257 @@
+"""Document pages: upload with live status, the list with counts, a document's page, downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import Select, select
+from wtforms.fields.choices import SelectChoice
+
+from app.auth.access import role_required
+from app.auth.models import Role, User
+from app.csvio import csv_response
+from app.documents import service
+from app.documents.forms import DocumentFilterForm
+from app.documents.models import Document, DocumentEvent
+from app.documents.storage import blob_store, thumbnail_path
+from app.extensions import db
+from app.web import is_htmx, render_page
+
+bp = Blueprint("documents", __name__)
+
+SORTS = {
+    "newest": (Document.uploaded_at.desc(), Document.id.desc()),
+    "oldest": (Document.uploaded_at.asc(), Document.id.asc()),
+    "name": (Document.filename.asc(), Document.id.asc()),
+    "largest": (Document.size.desc(), Document.id.desc()),
+}
+CSV_COLUMNS = [
+    "id",
+    "filename",
+    "state",
+    "kind",
+    "mime",
+    "size",
+    "pages",
+    "uploaded_by",
+    "uploaded_at",
+    "finished_at",
+    "sha256",
+    "failure_reason",
+]
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    state: str | None = None
+    kind: str | None = None
+    uploader_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    q: str = ""
+    sort: str = "newest"
+
+
+def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
+    query = select(Document)
+    if filters.state:
+        query = query.where(Document.state == filters.state)
+    if filters.kind:
+        query = query.where(Document.kind == filters.kind)
+    if filters.uploader_id:
+        query = query.where(Document.uploaded_by == filters.uploader_id)
+    if filters.since:
+        query = query.where(Document.uploaded_at >= datetime.combine(filters.since, time.min, UTC))
+    if filters.until:
+        query = query.where(Document.uploaded_at < datetime.combine(filters.until + timedelta(days=1), time.min, UTC))
+    if filters.q:
+        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Document.filename.ilike(f"%{escaped}%", escape="\\"))
+    return query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+
+
+def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
+    form = DocumentFilterForm(formdata=request.args)
+    uploaders = db.session.execute(
+        select(User.id, User.email).where(User.id.in_(select(Document.uploaded_by).distinct())).order_by(User.email)
+    ).all()
+    form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(str(i), e) for i, e in uploaders]
+    if not form.validate():
+        problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
+        return form, DocumentFilter(), f"Some filters are not valid: {problems}"
+    uploader = form.uploader.data
+    filters = DocumentFilter(
+        state=form.state.data or None,
+        kind=form.kind.data or None,
+        uploader_id=int(uploader) if uploader and uploader.isdigit() else None,
+        since=form.since.data,
+        until=form.until.data,
+        q=form.q.data or "",
+        sort=form.sort.data or "newest",
+    )
+    return form, filters, None
+
+
+@bp.get("/documents")
+def index():
+    """Every document with its state, filtered and sorted, with counts per state and type."""
+    form, filters, problem = _filters()
+    page = None if problem else db.paginate(document_query(filters), per_page=50, max_per_page=200, error_out=False)
+    return render_page(
+        "documents/list.html",
+        "results",
+        filters=form,
+        page=page,
+        problem=problem,
+        state_counts=service.state_counts(),
+        kind_counts=service.kind_counts(),
+    ), (400 if problem else 200)
+
+
+@bp.get("/documents.csv")
+def export():
+    """The listed documents as CSV, same filters as the page."""
+    _form, filters, problem = _filters()
+    if problem:
+        abort(400, description=problem)
+
+    def rows():
+        for d in db.session.scalars(document_query(filters).execution_options(yield_per=500)):
+            uploader = d.uploader.email if d.uploader else "system"
+            yield (
+                d.id,
+                d.filename,
+                d.state,
+                d.kind,
+                d.mime,
+                d.size,
+                d.pages,
+                uploader,
+                d.uploaded_at,
+                d.finished_at,
+                d.sha256,
+                d.failure_reason,
+            )
+
+    return csv_response("documents.csv", CSV_COLUMNS, rows())
+
+
+@bp.get("/documents/upload")
+@role_required(Role.STAFF)
+def upload_page():
+    """Drop or pick files; each shows its own upload progress, then its processing state live."""
+    return render_template("documents/upload.html", limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
+
+
+def _uploaded_files():
+    files = [f for f in request.files.getlist("files") if f and (f.filename or f.content_length)]
+    if not files:
+        files = [f for f in request.files.getlist("file") if f]
+    return files
+
+
+@bp.post("/documents/upload")
+@role_required(Role.STAFF)
+def upload():
+    """Store each file once and queue it. The upload script sends one file per request; a plain form may send many."""
+    files = _uploaded_files()
+    if not files:
+        abort(400, description="Choose at least one file to upload.")
+    outcomes = []
+    for file in files:
+        try:
+            outcome = service.ingest(file.stream, file.filename, user_id=current_user.id)
+            outcomes.append(
+                {
+                    "name": service.safe_filename(file.filename),
+                    "document": outcome.document,
+                    "duplicate": outcome.duplicate,
+                    "error": None,
+                    "status": 201 if not outcome.duplicate else 200,
+                }
+            )
+        except service.DocumentError as error:
+            db.session.rollback()
+            outcomes.append(
+                {
+                    "name": service.safe_filename(file.filename),
+                    "document": None,
+                    "duplicate": False,
+                    "error": str(error),
+                    "status": error.status_code,
+                }
+            )
+    status = outcomes[0]["status"] if len(outcomes) == 1 else (207 if any(o["error"] for o in outcomes) else 201)
+    if is_htmx() or request.headers.get("X-Upload") == "1":
+        return render_template("documents/_upload_results.html", outcomes=outcomes), status
+    return render_template(
+        "documents/upload.html", outcomes=outcomes, limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    ), status
+
+
+@bp.get("/documents/<int:document_id>/status")
+def status(document_id: int):
+    """The live state widget of one document: polls itself until the document is processed or failed."""
+    document = service.get_document(document_id)
+    return render_template("documents/_status.html", document=document)
+
+
+@bp.get("/documents/<int:document_id>")
+def show(document_id: int):
+    """A document: preview, text, details, stage times, history, download, retry."""
+    document = service.get_document(document_id)
+    events = db.session.scalars(
+        select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
+    ).all()
+    return render_template("documents/show.html", document=document, events=events)
+
+
+@bp.get("/documents/<int:document_id>/thumbnail.png")
+def thumbnail(document_id: int):
+    document = service.get_document(document_id)
+    path = thumbnail_path(document.sha256)
+    if not document.has_thumbnail or not path.exists():
+        abort(404)
+    return send_file(path, mimetype="image/png", max_age=3600)
+
+
+@bp.get("/documents/<int:document_id>/download")
+def download(document_id: int):
+    """The original bytes, with the stored type, always as an attachment (never rendered by the browser)."""
+    document = service.get_document(document_id)
+    store = blob_store()
+    if not store.exists(document.sha256):
+        abort(404, description="The stored file is missing; tell an admin.")
+    response = send_file(
+        store.local_path(document.sha256),
+        mimetype=document.mime,
+        as_attachment=True,
+        download_name=document.filename,
+        etag=document.sha256,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.post("/documents/<int:document_id>/retry")
+@role_required(Role.STAFF)
+def retry(document_id: int):
+    """Process a failed document again."""
+    from app.auth.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    document = service.retry(document_id, user_id=current_user.id)
+    flash(f"{document.filename} is queued again.", "success")
+    return redirect(url_for("documents.show", document_id=document_id), code=303)
+
+
+@bp.get("/documents/counts")
+def counts():
+    """Counts per state as JSON (for scripts and the status strip)."""
+    return jsonify(service.state_counts())

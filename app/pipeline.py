@@ -1,0 +1,78 @@
+"""The ordered steps a document goes through once a worker has claimed it.
+
+This is the one place that chains documents to later stages: classification
+and search indexing join by appending a step to `STEPS`, not by editing the
+task. A step gets the `Work` and adds to it; `run` times every step, and the
+task stores the result in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+
+from app.documents import extract
+from app.documents.models import Document
+from app.documents.storage import blob_store, thumbnail_path
+
+
+@dataclass
+class Work:
+    document_id: int
+    sha256: str
+    path: Path
+    detected: extract.DetectedType
+    extraction: extract.Extraction | None = None
+    has_thumbnail: bool = False
+    timings: dict[str, int] = field(default_factory=dict)  # milliseconds per step
+
+
+def read_text(work: Work) -> None:
+    """Text layer, OCR or decoding, within the page and pixel limits."""
+    config = current_app.config
+    work.extraction = extract.extract(
+        work.path, work.detected, max_pages=config["MAX_PAGES"], max_pixels=config["MAX_PIXELS"]
+    )
+
+
+def make_thumbnail(work: Work) -> None:
+    """A first-page preview for the document page; a document without one still processes."""
+    target = thumbnail_path(work.sha256)
+    if target.exists():
+        work.has_thumbnail = True
+        return
+    try:
+        png = extract.thumbnail(work.path, work.detected)
+    except extract.ExtractionError:
+        return  # the text step reports what is wrong with the file
+    if png:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_suffix(".tmp")
+        temp.write_bytes(png)
+        temp.replace(target)
+        work.has_thumbnail = True
+
+
+STEPS: list[tuple[str, Callable[[Work], None]]] = [
+    ("extract", read_text),
+    ("thumbnail", make_thumbnail),
+]
+
+
+def run(document: Document) -> Work:
+    """Run every step for a claimed document; an ExtractionError stops the run."""
+    work = Work(
+        document_id=document.id,
+        sha256=document.sha256,
+        path=blob_store().local_path(document.sha256),
+        detected=extract.DetectedType(mime=document.mime, kind=document.kind),
+    )
+    for name, step in STEPS:
+        started = time.perf_counter()
+        step(work)
+        work.timings[name] = round((time.perf_counter() - started) * 1000)
+    return work
