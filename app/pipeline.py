@@ -34,6 +34,7 @@ class Work:
 def read_text(work: Work) -> None:
     """Text layer, OCR or decoding, within the page and pixel limits."""
     config = current_app.config
+    extract.configure_ocr(config["OCR_THREADS"])  # no-op after the first call with the same figure
     work.extraction = extract.extract(
         work.path, work.detected, max_pages=config["MAX_PAGES"], max_pixels=config["MAX_PIXELS"]
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import logging
 import math
 import re
@@ -51,6 +52,11 @@ DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_OCR_THREADS = 2
 OCR_DPI = 150
 MIN_TEXT_LAYER_CHARS = 20  # fewer visible characters than this and a PDF page is treated as a scan
+MIN_OCR_SIDE = 16  # a picture narrower than this holds no readable line of text
+MAX_OCR_TALL = 3  # longest tall piece handed to rapidocr, as a multiple of its width
+MAX_OCR_WIDE = 8  # ... and wide piece, as a multiple of its height,
+MIN_OCR_WIDE_PIECE = 1600  # ... or this many pixels (rapidocr pads wide pieces to a safe shape itself)
+MAX_OCR_PIECES = 40  # a picture needing more pieces than this is refused rather than read for minutes
 BLANK_PAGE_LEVEL = 250  # a rendered page with no pixel darker than this has nothing to read
 
 HEAD_BYTES = 64 * 1024  # how much of a file type detection looks at
@@ -393,11 +399,15 @@ def _extract_pdf(path: Path, detected: DetectedType, *, max_pages: int, max_pixe
                             )
                     else:
                         if image is not None:  # None: a blank page, nothing to read
-                            recognised = ocr_image(image)
-                            ocr_pages += 1
-                            read = True
-                            if _visible(recognised) > _visible(text):
-                                text = recognised
+                            try:
+                                recognised = ocr_image(image)
+                            except TooLarge as error:
+                                notes.append(f"Page {index + 1} was not read: {error}")
+                            else:
+                                ocr_pages += 1
+                                read = True
+                                if _visible(recognised) > _visible(text):
+                                    text = recognised
             if not read:
                 unread += 1
                 notes.append(f"Page {index + 1} could not be read (it is damaged or too large) and was skipped.")
@@ -604,6 +614,7 @@ def _extract_image(path: Path, detected: DetectedType, *, max_pages: int, max_pi
     notes: list[str] = []
     texts: list[str] = []
     processed = ocr_pages = 0
+    refusals: list[TooLarge] = []
     with _open_image(path, detected) as image:
         frames = getattr(image, "n_frames", 1)
         limit = min(frames, max_pages)
@@ -615,15 +626,19 @@ def _extract_image(path: Path, detected: DetectedType, *, max_pages: int, max_pi
             label = f"Page {index + 1} of the image" if frames > 1 else "The image"
             frame = _bounded_frame(image, max_pixels, label, notes)
             if frame is None:
+                refusals.append(TooLarge(f"{label} is larger than the limit of {max_pixels:,} pixels (QM_MAX_PIXELS)."))
                 continue
-            processed += 1
             if ocr:
-                texts.append(ocr_image(frame))
+                try:
+                    texts.append(ocr_image(frame))
+                except TooLarge as error:
+                    refusals.append(error)
+                    notes.append(f"{label} was not read: {error}")
+                    continue
                 ocr_pages += 1
-    if processed == 0:
-        raise TooLarge(
-            f"The image is larger than the limit of {max_pixels:,} pixels (QM_MAX_PIXELS), so it was not read."
-        )
+            processed += 1
+    if processed == 0 and refusals:
+        raise refusals[0]
     if not ocr:
         notes.append("OCR was off, so the text in the image was not read.")
     if frames > max_pages:
@@ -686,11 +701,11 @@ def _docx_blocks(container) -> Iterator[str]:
     for block in container.iter_inner_content():
         if isinstance(block, Table):
             for row in block.rows:
-                cells, seen = [], set()
+                cells, seen = [], []
                 for cell in row.cells:
-                    if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
+                    if any(cell._tc is other for other in seen):  # a merged cell is listed once per column it spans
                         continue
-                    seen.add(id(cell._tc))
+                    seen.append(cell._tc)
                     cells.append(" ".join(line for line in _docx_blocks(cell) if line.strip()))
                 yield "\t".join(cells)
         else:
@@ -743,11 +758,68 @@ def create_ocr_engine(threads: int = DEFAULT_OCR_THREADS) -> RapidOCR:
 
 def ocr_image(image: Image.Image) -> str:
     """The words in the picture, one text line per line, top to bottom and left to right."""
-    result = ocr_engine()(_to_rgb(image))
-    boxes, texts = getattr(result, "boxes", None), getattr(result, "txts", None)
-    if boxes is None or not texts:
-        return ""
+    engine = ocr_engine()
+    boxes: list[list[tuple[float, float]]] = []
+    texts: list[str] = []
+    for (left, top), piece in _ocr_pieces(_to_rgb(image)):
+        result = engine(piece)
+        found_boxes, found_texts = getattr(result, "boxes", None), getattr(result, "txts", None)
+        if found_boxes is None or not found_texts:
+            continue
+        for box, text in zip(found_boxes, found_texts, strict=True):
+            boxes.append([(float(x) + left, float(y) + top) for x, y in box])
+            texts.append(text)
     return "\n".join(_reading_order(boxes, texts))
+
+
+def _ocr_pieces(image: Image.Image) -> list[tuple[tuple[int, int], Image.Image]]:
+    """The image cut into pieces rapidocr can take, each with its offset in the whole.
+
+    rapidocr scales the short side of what it gets up to 736 pixels (after squeezing the long side
+    into 2,000 and stretching the short side to at least 30), so a long thin picture (a till
+    receipt, a screenshot of a whole web page) became hundreds of megapixels: a 5 x 2,000 strip
+    took the whole machine's memory. Tall pieces are kept within MAX_OCR_TALL times their width;
+    wide ones within MAX_OCR_WIDE times their height or MIN_OCR_WIDE_PIECE pixels, which rapidocr
+    pads to a safe shape itself. Cuts fall in the widest light gap near each boundary: between two
+    lines of a receipt, or between two words of a line.
+    """
+    width, height = image.size
+    short, long = min(width, height), max(width, height)
+    if short < MIN_OCR_SIDE:
+        return []
+    tall = height > width
+    limit = short * MAX_OCR_TALL if tall else max(short * MAX_OCR_WIDE, MIN_OCR_WIDE_PIECE)
+    if long <= limit:
+        return [((0, 0), image)]
+    step = int(limit * 0.8)
+    if long / step > MAX_OCR_PIECES:  # every piece but the last is at least 3/4 of a step: a cheap early refusal
+        raise TooLarge(f"The picture is too long and narrow ({width:,} x {height:,} pixels) to be read with OCR.")
+    # Mean brightness of each row (tall) or column (wide): text lowers it, the gaps between lines and words do not.
+    profile = image.convert("L").resize((1, height) if tall else (width, 1), Image.Resampling.BOX)
+    brightness = profile.tobytes()
+    cuts = [0]
+    while long - cuts[-1] > limit:
+        end = cuts[-1] + step
+        cuts.append(_widest_gap(brightness, end - step // 4, end))
+    cuts.append(long)
+    pieces = []
+    for begin, end in itertools.pairwise(cuts):
+        box = (0, begin, width, end) if tall else (begin, 0, end, height)
+        pieces.append(((box[0], box[1]), image.crop(box)))
+    return pieces
+
+
+def _widest_gap(brightness: bytes, start: int, end: int) -> int:
+    """The middle of the longest run of the lightest lines between start and end."""
+    lightest = max(brightness[start:end])
+    best_start = best_length = run_start = 0
+    for position in range(start, end):
+        if brightness[position] >= lightest - 1:
+            if position == start or brightness[position - 1] < lightest - 1:
+                run_start = position
+            if position - run_start + 1 > best_length:
+                best_start, best_length = run_start, position - run_start + 1
+    return best_start + best_length // 2
 
 
 def _reading_order(boxes, texts) -> list[str]:

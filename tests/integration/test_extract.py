@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
 
 from app.documents import extract
 from app.documents.extract import (
@@ -127,6 +129,20 @@ def test_pdf_locked_only_against_editing_is_read(tmp_path):
     assert "Bank statement for March 2026" in result.text
 
 
+def test_pdf_that_pypdf_cannot_decrypt_alone_is_read_through_pdfium(tmp_path, monkeypatch):
+    """AES-encrypted PDFs with an empty open-password need `cryptography` in pypdf; pdfium reads them anyway."""
+    pdf = files.make_encrypted_pdf(tmp_path / "aes.pdf", ["Quarterly tea price index, page one"], user_password="")
+
+    def needs_cryptography(self, password):
+        raise DependencyError("cryptography is required for AES algorithm")
+
+    monkeypatch.setattr(PdfReader, "decrypt", needs_cryptography)
+    result = extract.extract(pdf)
+
+    assert "Quarterly tea price index, page one" in result.text
+    assert (result.pages, result.pages_processed, result.ocr_pages) == (1, 1, 0)
+
+
 def test_truncated_pdf_is_corrupt(tmp_path):
     """A half-downloaded PDF is reported as damaged, permanently, not as a server error."""
     pdf = files.make_truncated_pdf(tmp_path / "half.pdf", ["Order 9001"])
@@ -192,6 +208,30 @@ def test_tiff_frames_beyond_the_page_limit_are_skipped_with_a_note(tmp_path):
 
     assert (result.pages, result.pages_processed) == (3, 1)
     assert "Only the first 1 of 3 pages of the image were read (limit QM_MAX_PAGES)." in result.notes
+
+
+def test_long_receipt_is_read_in_pieces_without_losing_lines(tmp_path):
+    """A till receipt (tall and narrow) is OCR'd piece by piece, cut between lines, so no line is lost."""
+    lines = [f"LINE {index:02d} TEA {index * 7}" for index in range(30)]
+    png = files.make_scan_png(tmp_path / "receipt.png", lines, size=(500, 2200))
+
+    text = extract.extract(png).text
+
+    found = [line for line in text.splitlines() if "TEA" in line]
+    assert len(found) == 30
+    assert [line.rsplit(" ", 1)[-1] for line in found[1:]] == [str(index * 7) for index in range(1, 30)]
+
+
+def test_picture_too_thin_to_hold_text_is_not_handed_to_ocr():
+    """A hair-thin strip once made the OCR engine allocate the whole machine's memory; now it is skipped or refused."""
+    started = time.perf_counter()
+
+    assert extract.ocr_image(Image.new("RGB", (5, 2000), "white")) == ""
+    with pytest.raises(TooLarge) as caught:
+        extract.ocr_image(Image.new("RGB", (20, 3000), "white"))
+
+    assert "too long and narrow" in str(caught.value)
+    assert time.perf_counter() - started < 1
 
 
 def test_webp_is_recognised_as_an_image(tmp_path):
@@ -293,11 +333,7 @@ FRENCH = "Café crème à 3 € — déjà vu\n"
     ],
 )
 def test_text_files_decode_in_their_own_encoding(tmp_path, text, encoding):
-    """Text from old Windows programs, Excel's UTF-16 or UTF-8 all come out with the right letters.
-
-    Western European code pages come first, but Polish, Czech or Russian files must not turn into
-    accented gibberish on the way.
-    """
+    """Old Windows code pages, UTF-16 and UTF-8 all give the right letters, Western European or not."""
     path = files.make_text_file(tmp_path / "note.txt", text, encoding)
 
     result = extract.extract(path)
@@ -327,6 +363,7 @@ def test_docx_paragraphs_and_table_cells_in_document_order(tmp_path):
         tmp_path / "contract.docx",
         ["Supply contract for organic tea", "Prices below are per crate."],
         table=[["Item", "Price"], ["Oolong", "12.50"], ["Sencha", "9.80"]],
+        title_row="Price list 2026",
     )
 
     result = extract.extract(docx)
@@ -334,7 +371,7 @@ def test_docx_paragraphs_and_table_cells_in_document_order(tmp_path):
     assert result.kind == "docx"
     assert result.text == (
         "Supply contract for organic tea\nPrices below are per crate.\n"
-        "Item\tPrice\nOolong\t12.50\nSencha\t9.80\nEnd of document"
+        "Price list 2026\nItem\tPrice\nOolong\t12.50\nSencha\t9.80\nEnd of document"
     )
 
 

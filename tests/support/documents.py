@@ -175,16 +175,25 @@ def make_text_file(path: Path, text: str, encoding: str) -> Path:
     return path
 
 
-def make_docx(path: Path, paragraphs: Sequence[str], table: Sequence[Sequence[str]] = ()) -> Path:
-    """A Word document: the paragraphs, then a table with the given rows, then a closing paragraph."""
+def make_docx(
+    path: Path, paragraphs: Sequence[str], table: Sequence[Sequence[str]] = (), *, title_row: str | None = None
+) -> Path:
+    """A Word document: the paragraphs, then a table with the given rows, then a closing paragraph.
+
+    `title_row` adds a first table row made of all its cells merged into one, as tables often start.
+    """
     import docx
 
     document = docx.Document()
     for paragraph in paragraphs:
         document.add_paragraph(paragraph)
     if table:
-        grid = document.add_table(rows=len(table), cols=len(table[0]))
-        for row, values in zip(grid.rows, table, strict=True):
+        offset = 1 if title_row else 0
+        grid = document.add_table(rows=len(table) + offset, cols=len(table[0]))
+        if title_row:
+            merged = grid.rows[0].cells[0].merge(grid.rows[0].cells[-1])
+            merged.text = title_row
+        for row, values in zip(grid.rows[offset:], table, strict=True):
             for cell, value in zip(row.cells, values, strict=True):
                 cell.text = value
     document.add_paragraph("End of document")
