@@ -223,3 +223,42 @@ def test_ten_simultaneous_uploads_of_one_file_make_one_document(app):
     assert len({document_id for document_id, _ in outcomes}) == 1
     assert sum(1 for _, duplicate in outcomes if not duplicate) == 1
     assert len(_documents(app)) == 1
+
+
+def test_broken_files_are_stored_and_fail_with_a_plain_reason(app, client, auth, tmp_path):
+    auth.login_as("staff")
+    truncated = files.make_truncated_pdf(tmp_path / "cut.pdf", ["Half a price list"])
+    bomb = files.make_decompression_bomb_png(tmp_path / "bomb.png")
+    assert _upload(client, "cut.pdf", truncated.read_bytes()).status_code == 201
+    assert _upload(client, "bomb.png", bomb.read_bytes()).status_code == 201
+    cut, boom = _documents(app)
+    assert (cut.state, boom.state) == ("failed", "failed")
+    assert "damaged" in cut.failure_reason.lower() or "broken" in cut.failure_reason.lower()
+    assert "so large" in boom.failure_reason
+    assert cut.attempts == 0  # a permanent problem fails at once, no retries
+
+
+def test_a_burst_of_200_files_in_one_post(app, client, auth):
+    auth.login_as("staff")
+    data = {"files": [(io.BytesIO(f"note number {i}".encode()), f"note-{i}.txt") for i in range(200)]}
+    response = client.post("/documents/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 201
+    documents = _documents(app)
+    assert len(documents) == 200
+    assert {d.state for d in documents} == {"processed"}
+
+
+def test_cli_import_of_a_folder_and_status(app, runner, tmp_path):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"letter-{i}.txt").write_text(f"Letter {i} about tea")
+    (folder / "tool.pdf").write_bytes(b"\x7fELF" + b"\x00" * 64)
+    result = runner.invoke(args=["documents", "import", str(folder)])
+    assert result.exit_code == 1  # one file was refused, and the command says so
+    assert "3 new, 0 already there, 1 refused." in result.output
+    assert "tool.pdf" in result.output
+    again = runner.invoke(args=["documents", "import", str(folder / "letter-0.txt")])
+    assert "0 new, 1 already there, 0 refused." in again.output
+    status = runner.invoke(args=["documents", "status"])
+    assert "processed   3" in status.output
