@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -18,6 +18,7 @@ from app.documents.forms import DocumentFilterForm
 from app.documents.models import Document, DocumentEvent
 from app.documents.storage import blob_store, thumbnail_path
 from app.extensions import db
+from app.querying import contains, within_dates
 from app.web import is_htmx, render_page
 
 bp = Blueprint("documents", __name__)
@@ -63,13 +64,9 @@ def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
         query = query.where(Document.kind == filters.kind)
     if filters.uploader_id:
         query = query.where(Document.uploaded_by == filters.uploader_id)
-    if filters.since:
-        query = query.where(Document.uploaded_at >= datetime.combine(filters.since, time.min, UTC))
-    if filters.until:
-        query = query.where(Document.uploaded_at < datetime.combine(filters.until + timedelta(days=1), time.min, UTC))
+    query = query.where(within_dates(Document.uploaded_at, filters.since, filters.until))
     if filters.q:
-        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Document.filename.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(contains(Document.filename, filters.q))
     return query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -14,6 +14,7 @@ from sqlalchemy import Select, select, text
 
 from app.extensions import db
 from app.ops.models import AuditEvent
+from app.querying import within_dates
 from app.queue import check_queue
 
 
@@ -38,10 +39,7 @@ def audit_query(filters: AuditFilter) -> Select[tuple[AuditEvent]]:
         query = query.where(AuditEvent.action == filters.action)
     if filters.target_type:
         query = query.where(AuditEvent.target_type == filters.target_type)
-    if filters.since:
-        query = query.where(AuditEvent.at >= datetime.combine(filters.since, time.min, UTC))
-    if filters.until:
-        query = query.where(AuditEvent.at < datetime.combine(filters.until + timedelta(days=1), time.min, UTC))
+    query = query.where(within_dates(AuditEvent.at, filters.since, filters.until))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 

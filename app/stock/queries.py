@@ -7,20 +7,13 @@ filter object, so a download always holds what the page shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Select, or_, select
 
 from app.extensions import db
+from app.querying import contains, within_dates
 from app.stock.models import Order, OrderLine, Product, StockMovement
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, UTC)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -37,8 +30,7 @@ SORTS = {"sku": Product.sku, "name": Product.name, "on_hand": Product.on_hand}
 def product_query(filters: ProductFilter) -> Select[tuple[Product]]:
     query = select(Product)
     if filters.q:
-        pattern = f"%{_escape_like(filters.q.strip().lower())}%"
-        query = query.where(or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\")))
+        query = query.where(or_(contains(Product.sku, filters.q), contains(Product.name, filters.q)))
     if filters.low_only:
         query = query.where(Product.on_hand < Product.low_stock_threshold)
     if filters.status == "active":
@@ -61,10 +53,7 @@ def ledger_query(filters: LedgerFilter) -> Select[tuple[StockMovement]]:
     query = select(StockMovement)
     if filters.product_id is not None:
         query = query.where(StockMovement.product_id == filters.product_id)
-    if filters.since:
-        query = query.where(StockMovement.at >= _day_start(filters.since))
-    if filters.until:
-        query = query.where(StockMovement.at < _day_start(filters.until + timedelta(days=1)))
+    query = query.where(within_dates(StockMovement.at, filters.since, filters.until))
     if filters.reason:
         query = query.where(StockMovement.reason == filters.reason)
     return query.order_by(StockMovement.at.desc(), StockMovement.id.desc())
@@ -93,16 +82,10 @@ def order_query(filters: OrderFilter) -> Select[tuple[Order]]:
     """Orders, newest first."""
     query = select(Order)
     if filters.q:
-        pattern = f"%{_escape_like(filters.q.strip().lower())}%"
-        query = query.where(
-            or_(Order.reference.ilike(pattern, escape="\\"), Order.customer.ilike(pattern, escape="\\"))
-        )
+        query = query.where(or_(contains(Order.reference, filters.q), contains(Order.customer, filters.q)))
     if filters.status:
         query = query.where(Order.status == filters.status)
-    if filters.since:
-        query = query.where(Order.created_at >= _day_start(filters.since))
-    if filters.until:
-        query = query.where(Order.created_at < _day_start(filters.until + timedelta(days=1)))
+    query = query.where(within_dates(Order.created_at, filters.since, filters.until))
     return query.order_by(Order.created_at.desc(), Order.id.desc())
 
 
