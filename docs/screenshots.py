@@ -19,6 +19,21 @@ from tests.support.live_server import start_live_server
 OUT = Path(__file__).parent / "img"
 
 
+def _seed_documents(server, folder: Path) -> None:
+    """A few real documents, through the same pipeline as uploads, processed by the live worker."""
+    from tests.support import documents as files
+
+    inbox = folder / "inbox"
+    inbox.mkdir()
+    files.make_text_pdf(
+        inbox / "invoice-2026-117.pdf",
+        ["ACME Wholesale Ltd", "Invoice 2026-117", "40 x Green tea 1 kg   12.50   500.00", "Total due 500.00 EUR"],
+    )
+    files.make_scan_png(inbox / "delivery-note-scan.png", ["DELIVERY NOTE 5150", "3 PALLETS OF TEA"])
+    (inbox / "price-list.csv").write_text("sku,price\nTEA-GRN-1KG,12.50\nCUP-STN-250,2.10\n", encoding="utf-8")
+    server.flask("documents", "import", "--wait", str(inbox))
+
+
 def _seed_stock(server, folder: Path) -> None:
     """A few products and a month-like run of movements, through the operators' CLI."""
     products = folder / "products.csv"
@@ -53,6 +68,11 @@ def main() -> None:
                 page.screenshot(path=OUT / "home.png")
                 page.goto("/admin/users")
                 page.screenshot(path=OUT / "users.png")
+                _seed_documents(server, Path(tmp))
+                page.goto("/documents")
+                page.screenshot(path=OUT / "documents.png")
+                page.get_by_role("link", name="invoice-2026-117.pdf").click()
+                page.screenshot(path=OUT / "document.png", full_page=True)
                 _seed_stock(server, Path(tmp))
                 page.goto("/stock")
                 page.screenshot(path=OUT / "stock.png")

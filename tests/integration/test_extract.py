@@ -469,8 +469,8 @@ def test_ocr_engine_is_created_once_even_when_threads_race(monkeypatch):
         created.append(threads)
         return object()
 
-    monkeypatch.setattr(extract, "_engine", None)
-    monkeypatch.setattr(extract, "create_ocr_engine", slow_create)
+    monkeypatch.setattr(extract.ocr, "_engine", None)  # the engine and its factory live in extract/ocr.py
+    monkeypatch.setattr(extract.ocr, "create_ocr_engine", slow_create)
     engines = []
     threads = [threading.Thread(target=lambda: engines.append(extract.ocr_engine())) for _ in range(4)]
     for thread in threads:
