@@ -63,13 +63,16 @@ def setup(tmp_path, postgres_url):
         "QM_STUCK_AFTER_SECONDS": "1",
     }
     workers: list[Worker] = []
+    apps = []
 
     def app_with(redis_url: str):
-        return create_app(
+        app = create_app(
             config_for_tests(
                 tmp_path / "data", postgres_url, REDIS_URL=redis_url, QUEUE_NAME=queue, STUCK_AFTER_SECONDS=1
             )
         )
+        apps.append(app)
+        return app
 
     def start_worker() -> Worker:
         worker = Worker(env)
@@ -84,7 +87,9 @@ def setup(tmp_path, postgres_url):
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.session.commit()
-        db.engine.dispose()
+    for app in apps:  # close every pool, or connections are left to the garbage collector
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _wait_for_state(app, document_id: int, states: set[str], timeout: float = 60) -> Document:

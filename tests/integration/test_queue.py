@@ -11,6 +11,7 @@ import pytest
 
 from app import create_app
 from app.config import config_for_tests
+from app.extensions import db
 from app.ops.tasks import record_heartbeat
 from app.queue import huey
 from tests.support import services
@@ -66,4 +67,6 @@ def test_consumer_runs_tasks_in_an_app_context(queue_settings):
     finally:
         os.killpg(consumer.pid, signal.SIGINT)  # graceful: finish the running task, then stop
         output, _ = consumer.communicate(timeout=30)
+        with app.app_context():
+            db.engine.dispose()
     assert consumer.returncode == 0, output
