@@ -46,9 +46,10 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: print performance figures (needs PostgreSQL; BENCH_DATABASE_URL picks the server)
+## bench: print performance figures (stock needs PostgreSQL: BENCH_DATABASE_URL; BENCH_ARGS=--quick for a short run)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/stock.py $(BENCH_ARGS)
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade

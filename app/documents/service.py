@@ -10,6 +10,7 @@ after the commit; if it fails (Redis down) the document is still `queued` and
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
@@ -95,6 +96,7 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
     """Store an uploaded file once and queue it; the same bytes again link to the existing document."""
     name = safe_filename(filename)
     store = blob_store()
+    started = time.perf_counter()
     try:
         blob = store.put(stream, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     except BlobTooLarge as error:
@@ -114,7 +116,13 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         raise UnsupportedUpload(f"{name}: {error} Nothing was stored.") from None
 
     document = Document(
-        sha256=blob.sha256, filename=name, size=blob.size, mime=detected.mime, kind=detected.kind, uploaded_by=user_id
+        sha256=blob.sha256,
+        filename=name,
+        size=blob.size,
+        mime=detected.mime,
+        kind=detected.kind,
+        uploaded_by=user_id,
+        timings={"store": round((time.perf_counter() - started) * 1000)},
     )
     db.session.add(document)
     try:

@@ -42,7 +42,8 @@ def process_document(document_id: int) -> str:
         log.exception("document processing failed", extra={"document_id": document_id})
         _retry_later(document_id, f"Unexpected problem while reading the file ({type(error).__name__}).")
         return "retry"
-    service.finish(document_id, work.extraction, work.timings, work.has_thumbnail)
+    timings = {**(document.timings or {}), **work.timings}  # the upload's store time, then each step's
+    service.finish(document_id, work.extraction, timings, work.has_thumbnail)
     return "processed"
 
 

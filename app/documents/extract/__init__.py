@@ -180,5 +180,5 @@ def thumbnail(
     if picture is None:
         return None
     out = io.BytesIO()
-    picture.save(out, "PNG", optimize=True)
+    picture.save(out, "PNG")
     return out.getvalue()
