@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -193,7 +194,12 @@ def upload():
 def status(document_id: int):
     """The live state widget of one document: polls itself until the document is processed or failed."""
     document = service.get_document(document_id)
-    return render_template("documents/_status.html", document=document)
+    body = render_template("documents/_status.html", document=document)
+    here = urlsplit(request.headers.get("HX-Current-URL", "")).path.rstrip("/")
+    if document.is_finished and here == url_for("documents.show", document_id=document_id):
+        # On the document's own page, reload once it is done, so its text and preview appear.
+        return body, 200, {"HX-Refresh": "true"}
+    return body
 
 
 @bp.get("/documents/<int:document_id>")

@@ -262,3 +262,20 @@ def test_cli_import_of_a_folder_and_status(app, runner, tmp_path):
     assert "0 new, 1 already there, 0 refused." in again.output
     status = runner.invoke(args=["documents", "status"])
     assert "processed   3" in status.output
+
+
+def test_the_document_page_reloads_itself_when_processing_ends(app, client, auth):
+    auth.login_as("viewer")
+    with app.app_context():
+        document_id = service.ingest(io.BytesIO(b"finished already"), "done.txt", user_id=None).document.id
+    on_page = client.get(
+        f"/documents/{document_id}/status",
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://x/documents/{document_id}"},
+    )
+    assert on_page.headers["HX-Refresh"] == "true"
+    on_list = client.get(
+        f"/documents/{document_id}/status", headers={"HX-Request": "true", "HX-Current-URL": "http://x/documents"}
+    )
+    assert "HX-Refresh" not in on_list.headers
+    assert 'data-state="processed"' in on_list.get_data(as_text=True)
+    assert "hx-trigger" not in on_list.get_data(as_text=True)  # finished: the widget stops asking
