@@ -23,6 +23,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 run: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
 	$(FLASK) users ensure-admin
+	$(FLASK) categories seed
 	@echo "Quartermaster on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops web and worker)"
 	@# honcho gives the first process PORT=--port, so gunicorn binds where we said.
 	exec $(BIN)/honcho start --procfile Procfile --port $${PORT:-8000}

@@ -46,22 +46,25 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from app.auth.admin_views import bp as users_bp
     from app.auth.views import bp as auth_bp
+    from app.classify.views import bp as classify_bp
     from app.documents.views import bp as documents_bp
     from app.main.views import bp as main_bp
     from app.ops.views import bp as ops_bp
     from app.stock.order_views import bp as orders_bp
     from app.stock.views import bp as stock_bp
 
-    for blueprint in (auth_bp, users_bp, main_bp, ops_bp, stock_bp, orders_bp, documents_bp):
+    for blueprint in (auth_bp, users_bp, main_bp, ops_bp, stock_bp, orders_bp, documents_bp, classify_bp):
         app.register_blueprint(blueprint)
 
     from app.auth.cli import users_cli
+    from app.classify.cli import categories_cli
     from app.documents.cli import documents_cli
     from app.stock.cli import stock_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(stock_cli)
     app.cli.add_command(documents_cli)
+    app.cli.add_command(categories_cli)
 
     from app.documents import tasks as document_tasks  # noqa: F401  (task modules register on import)
     from app.errors import register_error_handlers

@@ -1,8 +1,20 @@
 """Every domain's tables, imported in one place for Alembic and `create_all`."""
 
 from app.auth.models import User
+from app.classify.models import Category, ModelVersion
 from app.documents.models import Document, DocumentEvent
 from app.ops.models import AuditEvent
 from app.stock.models import Order, OrderLine, Product, StockMovement
 
-__all__ = ["AuditEvent", "Document", "DocumentEvent", "Order", "OrderLine", "Product", "StockMovement", "User"]
+__all__ = [
+    "AuditEvent",
+    "Category",
+    "Document",
+    "DocumentEvent",
+    "ModelVersion",
+    "Order",
+    "OrderLine",
+    "Product",
+    "StockMovement",
+    "User",
+]

@@ -7,6 +7,7 @@ PAGES = [
     "/admin",
     "/admin/users",
     "/admin/audit",
+    "/admin/categories",
     "/account/password",
     "/documents",
     "/documents/upload",

@@ -1,0 +1,1 @@
+"""Classification: categories, the ONNX model registry and runtime, training, review."""

@@ -1,0 +1,131 @@
+"""The rules about categories: names unique, defaults seeded once, retired rather than deleted.
+
+A category is deactivated, never deleted, so documents filed under it and old
+model versions that predict it keep a meaning. Plain functions, one
+transaction each, audited.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.classify.models import Category
+from app.errors import DomainError
+from app.extensions import db
+from app.ops import audit
+
+DEFAULT_CATEGORIES: list[tuple[str, str, str]] = [
+    ("invoice", "A supplier's bill for goods or services delivered.", "#2563eb"),
+    ("credit note", "A supplier's credit against an earlier invoice.", "#0891b2"),
+    ("purchase order", "Our order to a supplier, or a customer's order to us.", "#7c3aed"),
+    ("delivery note", "What arrived or was shipped, usually with pallet and carton counts.", "#059669"),
+    ("receipt", "Proof of a payment made at a till or online.", "#65a30d"),
+    ("price list", "A supplier's prices, often per unit and quantity tier.", "#ca8a04"),
+    ("contract", "Terms agreed with a supplier, customer or landlord.", "#9333ea"),
+    ("certificate", "Food safety, organic or insurance certificates and their renewals.", "#dc2626"),
+    ("correspondence", "Letters and emails that are none of the above.", "#475569"),
+    ("other", "Anything that fits no other category.", "#6b7280"),
+]
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class CategoryError(DomainError):
+    """A category change was refused; the message says why."""
+
+
+class CategoryNotFound(CategoryError):
+    status_code = 404
+
+
+class CategoryExists(CategoryError):
+    status_code = 409
+
+
+def _clean_name(raw: str) -> str:
+    name = " ".join((raw or "").split()).lower()
+    if not name:
+        raise CategoryError("A category needs a name.")
+    if len(name) > 64:
+        raise CategoryError("A category name can have at most 64 characters.")
+    return name
+
+
+def list_categories(include_inactive: bool = True) -> list[Category]:
+    query = select(Category).order_by(Category.active.desc(), Category.name)
+    if not include_inactive:
+        query = query.where(Category.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def find(name: str) -> Category:
+    category = db.session.scalar(select(Category).where(Category.name == _clean_name(name)))
+    if category is None:
+        raise CategoryNotFound(f"There is no category {name.strip()!r}.")
+    return category
+
+
+def create_category(
+    name: str, *, description: str | None = None, colour: str | None = None, user_id: int | None
+) -> Category:
+    """Add a category (names are compared without regard to case or extra spaces)."""
+    name = _clean_name(name)
+    colour = (colour or "#6b7280").strip()
+    if not _COLOUR.match(colour):
+        raise CategoryError(f"{colour!r} is not a colour like #2563eb.")
+    if db.session.scalar(select(Category.id).where(Category.name == name)) is not None:
+        raise CategoryExists(f"A category {name!r} already exists.")
+    category = Category(name=name, description=(description or "").strip()[:500] or None, colour=colour.lower())
+    db.session.add(category)
+    db.session.flush()
+    audit.record(
+        "category.create",
+        target_type="category",
+        target_id=category.id,
+        summary=f"Created category {name}",
+        actor_id=user_id,
+    )
+    db.session.commit()
+    return category
+
+
+def set_active(name: str, active: bool, *, user_id: int | None) -> Category:
+    """Retire a category (or bring it back); documents keep it, new filing cannot use it."""
+    category = find(name)
+    if category.active == active:
+        return category
+    category.active = active
+    audit.record(
+        "category.activate" if active else "category.deactivate",
+        target_type="category",
+        target_id=category.id,
+        summary=f"{'Reactivated' if active else 'Deactivated'} category {category.name}",
+        actor_id=user_id,
+    )
+    db.session.commit()
+    return category
+
+
+def ensure_default_categories() -> int:
+    """Create the default categories that do not exist yet; return how many were added."""
+    existing = set(db.session.scalars(select(Category.name)))
+    added = 0
+    for name, description, colour in DEFAULT_CATEGORIES:
+        if name not in existing:
+            db.session.add(Category(name=name, description=description, colour=colour))
+            added += 1
+    if added:
+        audit.record(
+            "category.seed",
+            target_type="category",
+            target_id=None,
+            summary=f"Added {added} default categories",
+            actor_id=None,
+        )
+    db.session.commit()
+    return added
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count(Category.id)))

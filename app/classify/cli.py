@@ -1,0 +1,60 @@
+"""`flask categories …`: list, create, deactivate and seed document categories."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.classify import categories as service
+
+categories_cli = AppGroup("categories", help="Document categories.")
+
+
+@categories_cli.command("list")
+def list_categories() -> None:
+    """Every category, active first."""
+    for category in service.list_categories():
+        state = "" if category.active else "  (inactive)"
+        click.echo(f"{category.name:<20} {category.colour}  {category.description or ''}{state}")
+
+
+@categories_cli.command("create")
+@click.argument("name")
+@click.option("--description", help="What belongs in it, in a sentence.")
+@click.option("--colour", default="#6b7280", show_default=True, help="A colour like #2563eb for labels.")
+def create(name: str, description: str | None, colour: str) -> None:
+    """Add a category NAME."""
+    try:
+        category = service.create_category(name, description=description, colour=colour, user_id=None)
+    except service.CategoryError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created category {category.name}.")
+
+
+@categories_cli.command("deactivate")
+@click.argument("name")
+def deactivate(name: str) -> None:
+    """Retire category NAME: documents keep it; new filing cannot use it."""
+    try:
+        category = service.set_active(name, False, user_id=None)
+    except service.CategoryError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Category {category.name} is deactivated.")
+
+
+@categories_cli.command("activate")
+@click.argument("name")
+def activate(name: str) -> None:
+    """Bring back a deactivated category NAME."""
+    try:
+        category = service.set_active(name, True, user_id=None)
+    except service.CategoryError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Category {category.name} is active.")
+
+
+@categories_cli.command("seed")
+def seed() -> None:
+    """Create the default categories that are missing (safe to run again)."""
+    added = service.ensure_default_categories()
+    click.echo(f"{added} default categories added; {service.count()} in all.")

@@ -1,0 +1,52 @@
+"""Categories a document can be filed under, and the registry of trained model versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (CheckConstraint("length(colour) = 7", name="colour_hex"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str | None] = mapped_column(String(500))
+    colour: Mapped[str] = mapped_column(String(7), default="#6b7280")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelVersion(db.Model):
+    """One trained classifier: its file, its figures, and whether the worker uses it."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        # At most one active version, enforced by the database (two admins promoting at once).
+        Index(
+            "uq_model_versions_one_active",
+            "active",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200), unique=True)  # under DATA_DIR/models
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    training_size: Mapped[int]
+    reviewed_size: Mapped[int] = mapped_column(default=0)  # how many of them were people's reviews
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)  # accuracy, macro_f1, per class, confusion
+    active: Mapped[bool] = mapped_column(default=False)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promoted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,59 @@
+"""Admin pages of classification: the categories."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.auth.access import role_required
+from app.auth.forms import ConfirmForm
+from app.auth.models import Role
+from app.classify import categories
+from app.classify.forms import CategoryForm
+
+bp = Blueprint("classify", __name__, url_prefix="/admin/categories")
+
+
+@bp.before_request
+@role_required(Role.ADMIN)
+def _admins_only() -> None:
+    """Categories are managed by admins."""
+
+
+@bp.route("", methods=["GET", "POST"])
+def index():
+    """Every category, and the form to add one."""
+    form = CategoryForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            category = categories.create_category(
+                form.name.data, description=form.description.data, colour=form.colour.data, user_id=current_user.id
+            )
+        except categories.CategoryError as error:
+            form.name.errors = [*form.name.errors, str(error)]
+            status = error.status_code
+        else:
+            flash(f"Category {category.name} added.", "success")
+            return redirect(url_for("classify.index"), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "classify/categories.html", form=form, categories=categories.list_categories(), confirm=ConfirmForm()
+    ), status
+
+
+@bp.post("/<int:category_id>/<any(activate, deactivate):action>")
+def set_active(category_id: int, action: str):
+    """Retire a category or bring it back."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    from app.classify.models import Category
+    from app.extensions import db
+
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    categories.set_active(category.name, action == "activate", user_id=current_user.id)
+    flash(f"Category {category.name} {'reactivated' if action == 'activate' else 'deactivated'}.", "success")
+    return redirect(url_for("classify.index"), code=303)
