@@ -15,7 +15,7 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
+$(VENV)/.dev-installed: requirements-dev.txt requirements-train.txt $(VENV)/.runtime-installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
