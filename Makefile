@@ -15,15 +15,21 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.txt requirements-train.txt $(VENV)/.runtime-installed
+# scikit-learn and skl2onnx: only to train models (make run trains the first one); predicting needs neither.
+$(VENV)/.train-installed: requirements-train.txt $(VENV)/.runtime-installed
+	$(BIN)/pip install --quiet -r requirements-train.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.train-installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## run: install, migrate, make sure an admin exists, start web + worker (Ctrl-C stops both)
-run: $(VENV)/.runtime-installed
+## run: install, migrate, seed categories, make sure an admin and a model exist, start web + worker (Ctrl-C stops both)
+run: $(VENV)/.train-installed
 	$(FLASK) db upgrade
 	$(FLASK) users ensure-admin
 	$(FLASK) categories seed
+	$(FLASK) model train --if-missing
 	@echo "Quartermaster on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops web and worker)"
 	@# honcho gives the first process PORT=--port, so gunicorn binds where we said.
 	exec $(BIN)/honcho start --procfile Procfile --port $${PORT:-8000}

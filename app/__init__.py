@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from app.auth.cli import users_cli
     from app.classify.cli import categories_cli
+    from app.classify.model_cli import model_cli
     from app.documents.cli import documents_cli
     from app.stock.cli import stock_cli
 
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.cli.add_command(stock_cli)
     app.cli.add_command(documents_cli)
     app.cli.add_command(categories_cli)
+    app.cli.add_command(model_cli)
 
     from app.documents import tasks as document_tasks  # noqa: F401  (task modules register on import)
     from app.errors import register_error_handlers
