@@ -101,6 +101,7 @@ class Settings:
     ocr_threads: int
     stuck_after_seconds: int
     max_attempts: int
+    auto_accept_threshold: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -144,6 +145,7 @@ class Settings:
             ocr_threads=_int(environ, "QM_OCR_THREADS", 2, minimum=1),
             stuck_after_seconds=_int(environ, "QM_STUCK_AFTER_SECONDS", 900, minimum=1),
             max_attempts=_int(environ, "QM_MAX_ATTEMPTS", 3, minimum=1),
+            auto_accept_threshold=_float(environ, "QM_AUTO_ACCEPT_THRESHOLD", 0.85, minimum=0.0),
         )
 
     def flask_config(self) -> dict[str, object]:
@@ -180,6 +182,7 @@ class Settings:
             "OCR_THREADS": self.ocr_threads,
             "STUCK_AFTER_SECONDS": self.stuck_after_seconds,
             "MAX_ATTEMPTS": self.max_attempts,
+            "AUTO_ACCEPT_THRESHOLD": self.auto_accept_threshold,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

@@ -1,9 +1,10 @@
 """The ordered steps a document goes through once a worker has claimed it.
 
 This is the one place that chains documents to later stages: classification
-and search indexing join by appending a step to `STEPS`, not by editing the
-task. A step gets the `Work` and adds to it; `run` times every step, and the
-task stores the result in one transaction.
+(here now) and search indexing join by appending a step to `STEPS`, not by
+editing the task. A step gets the `Work` and adds to it (document columns it
+sets go in `work.fields`); `run` times every step, and the task stores the
+result in one transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
+from app.classify import service as classify_service
 from app.documents import extract
 from app.documents.models import Document
 from app.documents.storage import blob_store, thumbnail_path
@@ -28,6 +31,8 @@ class Work:
     detected: extract.DetectedType
     extraction: extract.Extraction | None = None
     has_thumbnail: bool = False
+    already_reviewed: bool = False  # a person decided its category: later runs keep that
+    fields: dict[str, Any] = field(default_factory=dict)  # document columns later steps set
     timings: dict[str, int] = field(default_factory=dict)  # milliseconds per step
 
 
@@ -58,9 +63,18 @@ def make_thumbnail(work: Work) -> None:
         work.has_thumbnail = True
 
 
+def classify(work: Work) -> None:
+    """Top three categories from the active model; confident ones are accepted, others wait for review."""
+    if work.already_reviewed:
+        return
+    text = work.extraction.text if work.extraction else ""
+    work.fields.update(classify_service.classify_text(text).as_fields())
+
+
 STEPS: list[tuple[str, Callable[[Work], None]]] = [
     ("extract", read_text),
     ("thumbnail", make_thumbnail),
+    ("classify", classify),
 ]
 
 
@@ -71,6 +85,7 @@ def run(document: Document) -> Work:
         sha256=document.sha256,
         path=blob_store().local_path(document.sha256),
         detected=extract.DetectedType(mime=document.mime, kind=document.kind),
+        already_reviewed=document.review_state == classify_service.REVIEWED,
     )
     for name, step in STEPS:
         started = time.perf_counter()

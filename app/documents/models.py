@@ -57,8 +57,16 @@ class Document(db.Model):
     # Milliseconds per stage of the latest run: {"store": 12, "extract": 840, ...}
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     has_thumbnail: Mapped[bool] = mapped_column(default=False)
+    # Classification (kept apart from the processing state): what the model said and what happens next.
+    review_state: Mapped[str | None] = mapped_column(String(16), index=True)  # needs_review, auto_accepted, reviewed
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    predictions: Mapped[list[Any] | None] = mapped_column(JSON)  # [[category, probability], …] best first
+    confidence: Mapped[float | None]
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    review_reason: Mapped[str | None] = mapped_column(String(200))  # why it waits for a person
 
     uploader = relationship("User", lazy="joined")
+    category = relationship("Category", lazy="joined")
     events: Mapped[list[DocumentEvent]] = relationship(
         back_populates="document", order_by="DocumentEvent.id", lazy="select", cascade="all, delete-orphan"
     )

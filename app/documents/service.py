@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -191,7 +191,13 @@ def claim(document_id: int) -> bool:
     return claimed
 
 
-def finish(document_id: int, result: extract.Extraction, timings: dict[str, int], has_thumbnail: bool) -> bool:
+def finish(
+    document_id: int,
+    result: extract.Extraction,
+    timings: dict[str, int],
+    has_thumbnail: bool,
+    fields: dict[str, Any] | None = None,
+) -> bool:
     """Store what the pipeline found and mark the document processed (only if this worker still holds it)."""
     done = _transition(
         document_id,
@@ -205,6 +211,7 @@ def finish(document_id: int, result: extract.Extraction, timings: dict[str, int]
         notes=result.notes or None,
         timings=timings,
         has_thumbnail=has_thumbnail,
+        **(fields or {}),
     )
     if done:
         words = len(result.text.split())

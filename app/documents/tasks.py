@@ -43,7 +43,7 @@ def process_document(document_id: int) -> str:
         _retry_later(document_id, f"Unexpected problem while reading the file ({type(error).__name__}).")
         return "retry"
     timings = {**(document.timings or {}), **work.timings}  # the upload's store time, then each step's
-    service.finish(document_id, work.extraction, timings, work.has_thumbnail)
+    service.finish(document_id, work.extraction, timings, work.has_thumbnail, work.fields)
     return "processed"
 
 
