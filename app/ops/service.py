@@ -101,3 +101,19 @@ def worker_status(now: datetime | None = None) -> str:
     seconds = int(((now or datetime.now(UTC)) - seen).total_seconds())
     late = " (late: is the worker running?)" if seconds > 150 else ""
     return f"last seen {seconds} s ago{late}"
+
+
+def model_status() -> str:
+    """Which classification model the worker would use, and whether its file is there."""
+    from app.classify import registry
+
+    try:
+        version = registry.active_version()
+    except Exception as error:  # the database check reports the cause
+        db.session.rollback()
+        return f"unknown ({type(error).__name__})"
+    if version is None:
+        return "no active model: documents wait for review"
+    if not (registry.models_dir() / version.filename).is_file():
+        return f"version {version.id}: file {version.filename} is missing; documents wait for review"
+    return f"version {version.id}, macro-F1 {version.metrics.get('macro_f1', 0):.3f}"

@@ -30,7 +30,8 @@ def readyz():
     """Every dependency answers: 200 when all do, 503 naming the ones that do not."""
     checks = service.readiness()
     ready = all(state == "ok" for state in checks.values())
-    response = jsonify(status="ok" if ready else "unavailable", checks=checks)
+    # The model is reported, not required: without one, documents wait for review.
+    response = jsonify(status="ok" if ready else "unavailable", checks=checks, model=service.model_status())
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,7 +15,24 @@ def test_healthz(client):
 def test_readyz_lists_each_dependency(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "checks": {"database": "ok", "queue": "ok", "storage": "ok"}}
+    assert response.json["status"] == "ok"
+    assert response.json["checks"] == {"database": "ok", "queue": "ok", "storage": "ok"}
+
+
+def test_readyz_reports_the_model_without_failing_for_it(app, client):
+    assert client.get("/readyz").json["model"] == "no active model: documents wait for review"
+    with app.app_context():
+        from app.classify import categories, registry
+
+        categories.ensure_default_categories()
+        version = registry.train_candidate(per_category=15, seed=2).candidate
+        path = registry.models_dir() / version.filename
+        version_id = version.id
+    assert client.get("/readyz").json["model"].startswith(f"version {version_id}, macro-F1 ")
+    path.unlink()
+    missing = client.get("/readyz")
+    assert missing.status_code == 200  # the web still serves; documents go to review
+    assert "is missing" in missing.json["model"]
 
 
 def test_readyz_is_503_naming_what_fails(tmp_path: Path):
