@@ -1,7 +1,7 @@
 """Every domain's tables, imported in one place for Alembic and `create_all`."""
 
 from app.auth.models import User
-from app.classify.models import Category, ModelVersion
+from app.classify.models import Category, ModelVersion, Review
 from app.documents.models import Document, DocumentEvent
 from app.ops.models import AuditEvent
 from app.stock.models import Order, OrderLine, Product, StockMovement
@@ -15,6 +15,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Product",
+    "Review",
     "StockMovement",
     "User",
 ]

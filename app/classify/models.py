@@ -50,3 +50,19 @@ class ModelVersion(db.Model):
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     promoted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(String(500))
+
+
+class Review(db.Model):
+    """A person's decision on a document's category: what the model said and what was chosen (training data)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    predicted: Mapped[str | None] = mapped_column(String(64))  # the model's first choice, by name
+    confidence: Mapped[float | None]
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    chosen_category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    accepted: Mapped[bool]  # the person kept the model's first choice

@@ -15,8 +15,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.classify import registry, runtime
-from app.classify.models import Category
+from app.classify.models import Category, Review
+from app.errors import DomainError
 from app.extensions import db
+from app.ops import audit
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +79,49 @@ def classify_text(text: str | None) -> Classification:
         reason = f"The model is {confidence:.0%} sure; documents under {threshold:.0%} are checked by a person."
         return Classification(NEEDS_REVIEW, category.id, predictions, confidence, version.id, reason)
     return Classification(AUTO_ACCEPTED, category.id, predictions, confidence, version.id, None)
+
+
+class ReviewError(DomainError):
+    """A review was refused; nothing changed."""
+
+
+def review_document(document_id: int, category_id: int, *, user_id: int | None) -> Review:
+    """File a document under a category by a person's decision, recording what the model had said."""
+    from app.documents.models import Document
+
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise ReviewError(f"There is no document number {document_id}.")
+    if document.state != "processed":
+        raise ReviewError(f"{document.filename} is {document.state}; it can be reviewed once it is processed.")
+    category = db.session.get(Category, category_id)
+    if category is None or not category.active:
+        raise ReviewError("Choose an active category.")
+    predicted = document.predictions[0][0] if document.predictions else None
+    confidence = document.predictions[0][1] if document.predictions else None
+    before = {"category_id": document.category_id, "review_state": document.review_state}
+    document.category_id = category.id
+    document.review_state = REVIEWED
+    document.review_reason = None
+    review = Review(
+        document_id=document.id,
+        user_id=user_id,
+        predicted=predicted,
+        confidence=confidence,
+        model_version_id=document.model_version_id,
+        chosen_category_id=category.id,
+        accepted=predicted == category.name,
+    )
+    db.session.add(review)
+    audit.record(
+        "document.review",
+        target_type="document",
+        target_id=document.id,
+        summary=f"Filed {document.filename} under {category.name}"
+        + (f" (model said {predicted})" if predicted and predicted != category.name else ""),
+        actor_id=user_id,
+        before=before,
+        after={"category_id": category.id, "review_state": REVIEWED},
+    )
+    db.session.commit()
+    return review

@@ -84,3 +84,36 @@ def test_the_document_page_shows_the_category_and_suggestions(app, client, auth,
     assert 'data-testid="doc-category">invoice' in page
     assert "auto accepted" in page
     assert "Model&#39;s suggestions" in page or "Model's suggestions" in page
+
+
+def test_a_review_files_the_document_and_records_what_the_model_said(app, trained):
+    from sqlalchemy import select, update
+
+    from app.classify import service as classify
+    from app.classify.models import Category, Review
+    from app.documents.models import Document
+    from app.documents.tasks import process_document
+
+    app.config["AUTO_ACCEPT_THRESHOLD"] = 0.999
+    document = _ingest(app, INVOICE)
+    with app.app_context():
+        credit_note = db.session.scalar(select(Category).where(Category.name == "credit note"))
+        review = classify.review_document(document.id, credit_note.id, user_id=None)
+        assert (review.predicted, review.accepted) == ("invoice", False)
+        reviewed = service.get_document(document.id)
+        assert (reviewed.review_state, reviewed.category.name) == ("reviewed", "credit note")
+        invoice = db.session.scalar(select(Category).where(Category.name == "invoice"))
+        again = classify.review_document(document.id, invoice.id, user_id=None)  # re-opened and changed later
+        assert again.accepted is True
+        assert len(db.session.scalars(select(Review).where(Review.document_id == document.id)).all()) == 2
+        categories.set_active("receipt", False, user_id=None)
+        receipt = db.session.scalar(select(Category).where(Category.name == "receipt"))
+        with pytest.raises(classify.ReviewError):
+            classify.review_document(document.id, receipt.id, user_id=None)
+        # Reprocessing keeps the person's decision.
+        db.session.execute(update(Document).where(Document.id == document.id).values(state="queued"))
+        db.session.commit()
+        process_document.call_local(document.id)
+        db.session.expire_all()
+        assert service.get_document(document.id).category.name == "invoice"
+        assert service.get_document(document.id).review_state == "reviewed"
