@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import Select, select
 from wtforms.fields.choices import SelectChoice
@@ -144,6 +144,17 @@ def upload_page():
     return render_template("documents/upload.html", limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
 
 
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What became of one uploaded file, for the answer fragment."""
+
+    name: str
+    document: Document | None = None
+    duplicate: bool = False
+    error: str | None = None
+    status: int = 201
+
+
 def _uploaded_files():
     files = [f for f in request.files.getlist("files") if f and (f.filename or f.content_length)]
     if not files:
@@ -160,30 +171,17 @@ def upload():
         abort(400, description="Choose at least one file to upload.")
     outcomes = []
     for file in files:
+        name = service.safe_filename(file.filename)
         try:
-            outcome = service.ingest(file.stream, file.filename, user_id=current_user.id)
-            outcomes.append(
-                {
-                    "name": service.safe_filename(file.filename),
-                    "document": outcome.document,
-                    "duplicate": outcome.duplicate,
-                    "error": None,
-                    "status": 201 if not outcome.duplicate else 200,
-                }
-            )
+            ingested = service.ingest(file.stream, file.filename, user_id=current_user.id)
         except service.DocumentError as error:
             db.session.rollback()
-            outcomes.append(
-                {
-                    "name": service.safe_filename(file.filename),
-                    "document": None,
-                    "duplicate": False,
-                    "error": str(error),
-                    "status": error.status_code,
-                }
-            )
-    status = outcomes[0]["status"] if len(outcomes) == 1 else (207 if any(o["error"] for o in outcomes) else 201)
-    if is_htmx() or request.headers.get("X-Upload") == "1":
+            outcomes.append(UploadOutcome(name, error=str(error), status=error.status_code))
+            continue
+        status = 200 if ingested.duplicate else 201
+        outcomes.append(UploadOutcome(name, ingested.document, ingested.duplicate, status=status))
+    status = outcomes[0].status if len(outcomes) == 1 else (207 if any(o.error for o in outcomes) else 201)
+    if is_htmx():  # the upload script sends HX-Request: it wants the fragment
         return render_template("documents/_upload_results.html", outcomes=outcomes), status
     return render_template(
         "documents/upload.html", outcomes=outcomes, limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
@@ -252,9 +250,3 @@ def retry(document_id: int):
     document = service.retry(document_id, user_id=current_user.id)
     flash(f"{document.filename} is queued again.", "success")
     return redirect(url_for("documents.show", document_id=document_id), code=303)
-
-
-@bp.get("/documents/counts")
-def counts():
-    """Counts per state as JSON (for scripts and the status strip)."""
-    return jsonify(service.state_counts())

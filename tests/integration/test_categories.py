@@ -2,7 +2,6 @@
 
 from sqlalchemy import select
 
-from app.classify import categories
 from app.classify.models import Category, ModelVersion
 from app.extensions import db
 
@@ -70,4 +69,3 @@ def test_only_one_model_version_can_be_active(app):
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
-    assert categories.DEFAULT_CATEGORIES
