@@ -102,6 +102,8 @@ class Settings:
     stuck_after_seconds: int
     max_attempts: int
     auto_accept_threshold: float
+    retrain_every_hours: float
+    retrain_min_reviews: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -146,6 +148,8 @@ class Settings:
             stuck_after_seconds=_int(environ, "QM_STUCK_AFTER_SECONDS", 900, minimum=1),
             max_attempts=_int(environ, "QM_MAX_ATTEMPTS", 3, minimum=1),
             auto_accept_threshold=_float(environ, "QM_AUTO_ACCEPT_THRESHOLD", 0.85, minimum=0.0),
+            retrain_every_hours=_float(environ, "QM_RETRAIN_EVERY_HOURS", 24.0, minimum=0.0),
+            retrain_min_reviews=_int(environ, "QM_RETRAIN_MIN_REVIEWS", 1, minimum=1),
         )
 
     def flask_config(self) -> dict[str, object]:
@@ -183,6 +187,8 @@ class Settings:
             "STUCK_AFTER_SECONDS": self.stuck_after_seconds,
             "MAX_ATTEMPTS": self.max_attempts,
             "AUTO_ACCEPT_THRESHOLD": self.auto_accept_threshold,
+            "RETRAIN_EVERY_HOURS": self.retrain_every_hours,
+            "RETRAIN_MIN_REVIEWS": self.retrain_min_reviews,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

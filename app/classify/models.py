@@ -50,6 +50,8 @@ class ModelVersion(db.Model):
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     promoted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(String(500))
+    # The newest review in its training data: a periodic retrain is skipped until there is a newer one.
+    last_review_id: Mapped[int | None]
 
 
 class Review(db.Model):
@@ -66,3 +68,26 @@ class Review(db.Model):
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     chosen_category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     accepted: Mapped[bool]  # the person kept the model's first choice
+
+
+class TrainingRun(db.Model):
+    """One request to train a model (button, schedule or CLI) and how far it has got: the progress bar's source."""
+
+    __tablename__ = "training_runs"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'finished', 'failed')", name="state_known"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # manual, schedule, cli
+    progress: Mapped[int] = mapped_column(default=0)  # percent
+    stage: Mapped[str | None] = mapped_column(String(200))  # what it is doing now, for a person
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    promoted: Mapped[bool | None]
+    error: Mapped[str | None] = mapped_column(String(500))

@@ -53,6 +53,8 @@ class Document(db.Model):
     pages_processed: Mapped[int | None]
     ocr_pages: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the extracted text: a document reading exactly like a reviewed one is filed like it.
+    text_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     notes: Mapped[list[str] | None] = mapped_column(JSON)
     # Milliseconds per stage of the latest run: {"store": 12, "extract": 840, ...}
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
