@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from app.auth.admin_views import bp as users_bp
     from app.auth.views import bp as auth_bp
+    from app.classify.review_views import bp as review_bp
     from app.classify.views import bp as classify_bp
     from app.documents.views import bp as documents_bp
     from app.main.views import bp as main_bp
@@ -53,7 +54,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.stock.order_views import bp as orders_bp
     from app.stock.views import bp as stock_bp
 
-    for blueprint in (auth_bp, users_bp, main_bp, ops_bp, stock_bp, orders_bp, documents_bp, classify_bp):
+    for blueprint in (auth_bp, users_bp, main_bp, ops_bp, stock_bp, orders_bp, documents_bp, classify_bp, review_bp):
         app.register_blueprint(blueprint)
 
     from app.auth.cli import users_cli

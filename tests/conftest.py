@@ -169,7 +169,12 @@ def auth(client: Client, make_user) -> AuthActions:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, worker_suffix: str) -> Iterator[LiveServer]:
-    """The real app (gunicorn + Huey consumer) on PostgreSQL and Redis."""
+    """The real app (gunicorn + Huey consumer) on PostgreSQL and Redis, with categories and a first model.
+
+    Every classification waits for review (threshold 1.0), so browser tests find documents in the queue.
+    """
     name = f"{services.database_name(services.TEST_DATABASE_URL)}_qm_live_{worker_suffix}"
-    with dedicated_server(tmp_path_factory.mktemp("live"), name) as server:
+    with dedicated_server(
+        tmp_path_factory.mktemp("live"), name, classify=True, QM_AUTO_ACCEPT_THRESHOLD="1.0"
+    ) as server:
         yield server

@@ -1,7 +1,7 @@
-"""The admin's category form."""
+"""Forms of classification: the admin's category form and the review queue's filters."""
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
@@ -13,3 +13,15 @@ class CategoryForm(FlaskForm):
         default="#6b7280",
         validators=[Regexp(r"^#[0-9a-fA-F]{6}$", message="A colour like #2563eb.")],
     )
+
+
+class ReviewFilterForm(FlaskForm):
+    """The review queue's filters (GET, no CSRF); the choices are filled in by the view."""
+
+    class Meta:
+        csrf = False
+
+    category = SelectField("Model's choice", default="")
+    uploader = SelectField("Uploaded by", default="")
+    since = DateField("From", validators=[Optional()])
+    until = DateField("Until", validators=[Optional()])

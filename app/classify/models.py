@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
@@ -68,6 +68,9 @@ class Review(db.Model):
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     chosen_category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     accepted: Mapped[bool]  # the person kept the model's first choice
+
+    user = relationship("User", lazy="joined")
+    chosen_category = relationship("Category", lazy="joined")
 
 
 class TrainingRun(db.Model):

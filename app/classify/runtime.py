@@ -214,3 +214,17 @@ def clear_cache() -> None:
     """Forget every loaded session (tests, and a worker told to let go of its models)."""
     with _cache_lock:
         _cache.clear()
+
+
+def predict(text: str | None, k: int = 3) -> list[tuple[str, float]]:
+    """The active model's k likeliest categories for `text`, as (name, probability), best first.
+
+    For tests and scripts: needs an application context, because the registry in the database says
+    which model file is active. Raises ModelUnavailable when there is none or it cannot be used.
+    """
+    from app.classify import registry  # the database side; this module stays importable without it
+
+    path = registry.active_model_path()
+    if path is None:
+        raise ModelUnavailable("There is no active model yet: run `flask model train`.")
+    return load(path).predict(text, k=k)

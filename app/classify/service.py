@@ -7,12 +7,13 @@ so processing always finishes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.classify import registry, runtime
 from app.classify.models import Category, Review
@@ -44,7 +45,8 @@ class Classification:
             "predictions": self.predictions or None,
             "confidence": self.confidence,
             "model_version_id": self.model_version_id,
-            "review_reason": self.review_reason,
+            # The column holds 200 characters; a reason naming a long file name or path is cut, not refused.
+            "review_reason": self.review_reason[:200] if self.review_reason else None,
         }
 
 
@@ -81,22 +83,51 @@ def classify_text(text: str | None) -> Classification:
     return Classification(AUTO_ACCEPTED, category.id, predictions, confidence, version.id, None)
 
 
+def text_checksum(text: str | None) -> str | None:
+    """SHA-256 of a document's extracted text, None when there is none."""
+    if not (text or "").strip():
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def classify_document(document_id: int, text: str | None) -> Classification:
+    """`classify_text`, except that a document reading exactly like one a person filed is filed the same way."""
+    from app.documents.models import Document
+
+    outcome = classify_text(text)
+    checksum = text_checksum(text)
+    if checksum is None:
+        return outcome
+    twin = db.session.scalar(
+        select(Document)
+        .join(Category, Category.id == Document.category_id)
+        .where(
+            Document.text_sha256 == checksum,
+            Document.id != document_id,
+            Document.review_state == REVIEWED,
+            Category.active.is_(True),
+        )
+        .order_by(Document.id.desc())
+        .limit(1)
+    )
+    if twin is None:
+        return outcome
+    reason = f"Same text as {twin.filename} (document {twin.id}), which a person filed under {twin.category.name}."
+    return Classification(
+        AUTO_ACCEPTED, twin.category_id, outcome.predictions, outcome.confidence, outcome.model_version_id, reason
+    )
+
+
 class ReviewError(DomainError):
     """A review was refused; nothing changed."""
 
 
-def review_document(document_id: int, category_id: int, *, user_id: int | None) -> Review:
-    """File a document under a category by a person's decision, recording what the model had said."""
-    from app.documents.models import Document
+class DocumentMissing(ReviewError):
+    status_code = 404
 
-    document = db.session.get(Document, document_id)
-    if document is None:
-        raise ReviewError(f"There is no document number {document_id}.")
-    if document.state != "processed":
-        raise ReviewError(f"{document.filename} is {document.state}; it can be reviewed once it is processed.")
-    category = db.session.get(Category, category_id)
-    if category is None or not category.active:
-        raise ReviewError("Choose an active category.")
+
+def _decide(document, category: Category, user_id: int | None) -> Review:
+    """File `document` under `category` as a person's decision, in the caller's transaction."""
     predicted = document.predictions[0][0] if document.predictions else None
     confidence = document.predictions[0][1] if document.predictions else None
     before = {"category_id": document.category_id, "review_state": document.review_state}
@@ -123,5 +154,83 @@ def review_document(document_id: int, category_id: int, *, user_id: int | None) 
         before=before,
         after={"category_id": category.id, "review_state": REVIEWED},
     )
+    return review
+
+
+def _reviewable(document_id: int):
+    from app.documents.models import Document
+
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise DocumentMissing(f"There is no document number {document_id}.")
+    if document.state != "processed":
+        raise ReviewError(f"{document.filename} is {document.state}; it can be reviewed once it is processed.")
+    return document
+
+
+def review_document(document_id: int, category_id: int, *, user_id: int | None) -> Review:
+    """File a document under a category by a person's decision, recording what the model had said."""
+    document = _reviewable(document_id)
+    category = db.session.get(Category, category_id)
+    if category is None or not category.active:
+        raise ReviewError("Choose an active category.")
+    review = _decide(document, category, user_id)
     db.session.commit()
     return review
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    accepted: list[str]  # file names filed under the model's first choice
+    passed_over: list[str]  # sentences: which ones were left alone and why
+
+
+def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkOutcome:
+    """Accept the model's first choice for each document still waiting; all in one transaction.
+
+    A document that no longer waits (someone decided meanwhile), has no suggestion, or whose
+    suggestion is a retired category is left alone and named in `passed_over`.
+    """
+    from app.documents.models import Document
+
+    if not document_ids:
+        raise ReviewError("Select at least one document to accept.")
+    documents = db.session.scalars(select(Document).where(Document.id.in_(set(document_ids))).order_by(Document.id))
+    active = {c.name: c for c in db.session.scalars(select(Category).where(Category.active.is_(True)))}
+    accepted: list[str] = []
+    passed_over: list[str] = []
+    for document in documents:
+        if document.state != "processed" or document.review_state != NEEDS_REVIEW:
+            passed_over.append(f"{document.filename} no longer waits for review.")
+        elif not document.predictions:
+            passed_over.append(f"{document.filename} has no suggestion to accept.")
+        elif document.predictions[0][0] not in active:
+            passed_over.append(f"{document.filename}: {document.predictions[0][0]} is not an active category.")
+        else:
+            _decide(document, active[document.predictions[0][0]], user_id)
+            accepted.append(document.filename)
+    db.session.commit()
+    return BulkOutcome(accepted, passed_over)
+
+
+def filed_counts() -> list[tuple[Category, int]]:
+    """Every category with how many documents are filed under it now (accepted or reviewed), counted each time."""
+    from app.documents.models import Document
+
+    counts = dict(
+        db.session.execute(
+            select(Document.category_id, func.count(Document.id))
+            .where(Document.review_state.in_((AUTO_ACCEPTED, REVIEWED)), Document.category_id.is_not(None))
+            .group_by(Document.category_id)
+        ).all()
+    )
+    categories = db.session.scalars(select(Category).order_by(Category.active.desc(), Category.name))
+    return [(c, counts.get(c.id, 0)) for c in categories if c.active or counts.get(c.id)]
+
+
+def waiting_count() -> int:
+    from app.documents.models import Document
+
+    return db.session.scalar(
+        select(func.count(Document.id)).where(Document.state == "processed", Document.review_state == NEEDS_REVIEW)
+    )

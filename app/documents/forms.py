@@ -27,6 +27,17 @@ class DocumentFilterForm(FlaskForm):
         ],
         default="",
     )
+    category = SelectField("Category", default="")
+    review = SelectField(
+        "Review",
+        choices=[
+            SelectChoice("", "Any"),
+            SelectChoice("needs_review", "waiting for review"),
+            SelectChoice("auto_accepted", "accepted by the model"),
+            SelectChoice("reviewed", "reviewed by a person"),
+        ],
+        default="",
+    )
     uploader = SelectField("Uploaded by", default="")
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])

@@ -13,6 +13,8 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import role_required
 from app.auth.models import Role, User
+from app.classify import service as classify_service
+from app.classify.models import Category, Review
 from app.csvio import csv_response
 from app.documents import service
 from app.documents.forms import DocumentFilterForm
@@ -43,6 +45,9 @@ CSV_COLUMNS = [
     "finished_at",
     "sha256",
     "failure_reason",
+    "category",
+    "review_state",
+    "confidence",
 ]
 
 
@@ -51,6 +56,8 @@ class DocumentFilter:
     state: str | None = None
     kind: str | None = None
     uploader_id: int | None = None
+    category_id: int | None = None
+    review_state: str | None = None
     since: date | None = None
     until: date | None = None
     q: str = ""
@@ -65,6 +72,10 @@ def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
         query = query.where(Document.kind == filters.kind)
     if filters.uploader_id:
         query = query.where(Document.uploaded_by == filters.uploader_id)
+    if filters.category_id:
+        query = query.where(Document.category_id == filters.category_id)
+    if filters.review_state:
+        query = query.where(Document.review_state == filters.review_state)
     query = query.where(within_dates(Document.uploaded_at, filters.since, filters.until))
     if filters.q:
         query = query.where(contains(Document.filename, filters.q))
@@ -77,6 +88,8 @@ def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
         select(User.id, User.email).where(User.id.in_(select(Document.uploaded_by).distinct())).order_by(User.email)
     ).all()
     form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(str(i), e) for i, e in uploaders]
+    names = db.session.execute(select(Category.id, Category.name).order_by(Category.active.desc(), Category.name)).all()
+    form.category.choices = [SelectChoice("", "Any")] + [SelectChoice(str(i), n) for i, n in names]
     if not form.validate():
         problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
         return form, DocumentFilter(), f"Some filters are not valid: {problems}"
@@ -85,6 +98,8 @@ def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
         state=form.state.data or None,
         kind=form.kind.data or None,
         uploader_id=int(uploader) if uploader and uploader.isdigit() else None,
+        category_id=int(form.category.data) if (form.category.data or "").isdigit() else None,
+        review_state=form.review.data or None,
         since=form.since.data,
         until=form.until.data,
         q=form.q.data or "",
@@ -106,6 +121,8 @@ def index():
         problem=problem,
         state_counts=service.state_counts(),
         kind_counts=service.kind_counts(),
+        category_counts=classify_service.filed_counts(),
+        waiting=classify_service.waiting_count(),
     ), (400 if problem else 200)
 
 
@@ -132,6 +149,9 @@ def export():
                 d.finished_at,
                 d.sha256,
                 d.failure_reason,
+                d.category.name if d.category and d.review_state != "needs_review" else None,
+                d.review_state,
+                d.confidence,
             )
 
     return csv_response("documents.csv", CSV_COLUMNS, rows())
@@ -207,7 +227,11 @@ def show(document_id: int):
     events = db.session.scalars(
         select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
     ).all()
-    return render_template("documents/show.html", document=document, events=events)
+    active = db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.id)).all()
+    reviews = db.session.scalars(
+        select(Review).where(Review.document_id == document_id).order_by(Review.id.desc())
+    ).all()
+    return render_template("documents/show.html", document=document, events=events, categories=active, reviews=reviews)
 
 
 @bp.get("/documents/<int:document_id>/thumbnail.png")

@@ -36,9 +36,8 @@ AREAS = [
     ),
     Area(
         "Review",
-        "main.review",
+        "review.index",
         "Check the classifications the model was unsure about, lowest confidence first, with keyboard shortcuts.",
-        planned=True,
     ),
     Area(
         "Search",

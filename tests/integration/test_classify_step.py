@@ -117,3 +117,71 @@ def test_a_review_files_the_document_and_records_what_the_model_said(app, traine
         db.session.expire_all()
         assert service.get_document(document.id).category.name == "invoice"
         assert service.get_document(document.id).review_state == "reviewed"
+
+
+def test_a_document_reading_like_a_reviewed_one_is_filed_the_same_way(app, trained):
+    from sqlalchemy import select
+
+    from app.classify import service as classify
+    from app.classify.models import Category
+
+    app.config["AUTO_ACCEPT_THRESHOLD"] = 0.999
+    original = _ingest(app, INVOICE)
+    assert original.review_state == "needs_review"
+    with app.app_context():
+        contract = db.session.scalar(select(Category).where(Category.name == "contract"))
+        classify.review_document(original.id, contract.id, user_id=None)
+    # Other bytes (a byte-order mark), the same text: a person already decided what this is.
+    twin = _ingest(app, "\ufeff" + INVOICE)
+    assert twin.id != original.id
+    assert twin.text_sha256 == original.text_sha256
+    assert twin.review_state == "auto_accepted"
+    assert twin.category.name == "contract"
+    assert f"(document {original.id}), which a person filed under contract" in twin.review_reason
+    assert twin.predictions[0][0] == "invoice"  # what the model said is still kept
+    # A different text goes its own way.
+    other = _ingest(app, INVOICE + "\nSecond copy")
+    assert other.review_state == "needs_review"
+
+
+def test_predict_gives_the_active_models_top_three(app, trained):
+    from app.classify import runtime
+
+    with app.app_context():
+        top = runtime.predict(INVOICE)
+        assert next(name for name, _ in top) == "invoice"
+        assert len(top) == 3
+        assert all(0 <= p <= 1 for _, p in top)
+        assert runtime.predict("") == []
+
+
+def test_predict_without_a_model_says_so(app):
+    from app.classify import runtime
+
+    with app.app_context(), pytest.raises(runtime.ModelUnavailable, match="no active model"):
+        runtime.predict(INVOICE)
+
+
+def test_ten_megabytes_of_text_are_classified_from_their_start_and_kept_whole(app, trained):
+    app.config["AUTO_ACCEPT_THRESHOLD"] = 0.3
+    huge = INVOICE + "\n" + ("tea leaves " * 1_000_000)
+    document = _ingest(app, huge)
+    assert document.state == "processed"
+    from app.classify import runtime
+
+    with app.app_context():
+        # The model read only the start: the same answer as for the first 20,000 characters alone.
+        start = runtime.predict(huge[: runtime.DEFAULT_MAX_CHARS])
+        assert [name for name, _ in start] == [name for name, _ in document.predictions]
+        assert runtime.predict(huge[:50_000])[0][0] == start[0][0]
+    assert len(document.text) >= 10_000_000  # search gets the whole text
+
+
+def test_a_retired_category_the_model_still_predicts_goes_to_review(app, trained):
+    app.config["AUTO_ACCEPT_THRESHOLD"] = 0.3
+    with app.app_context():
+        categories.set_active("invoice", False, user_id=None)
+    document = _ingest(app, INVOICE)
+    assert document.review_state == "needs_review"
+    assert document.category is None
+    assert "'invoice', which is not an active category" in document.review_reason

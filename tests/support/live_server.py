@@ -87,10 +87,13 @@ def _wait_ready(server: LiveServer, timeout: float = 30) -> None:
     raise RuntimeError(f"the live server was not ready after {timeout} s ({last_error}):\n{server.logs()}")
 
 
-def start_live_server(database_url: str, redis_url: str | None, base_dir: Path, **settings: str) -> LiveServer:
+def start_live_server(
+    database_url: str, redis_url: str | None, base_dir: Path, *, classify: bool = False, **settings: str
+) -> LiveServer:
     """Migrate, create one user per role, start gunicorn and the consumer; return when ready.
 
     With `redis_url=None` the queue is SQLite under the data dir: the embedded default.
+    `classify=True` also seeds the categories and trains a small first model, as `make run` does.
     """
     port = free_port()
     data_dir = base_dir / "data"
@@ -118,6 +121,9 @@ def start_live_server(database_url: str, redis_url: str | None, base_dir: Path, 
     server.flask("db", "upgrade")
     for role, email in USERS.items():
         server.flask("users", "create", email, "--role", role, "--password-stdin", input=PASSWORD + "\n")
+    if classify:
+        server.flask("categories", "seed")
+        server.flask("model", "train", "--per-category", "30")
 
     commands = {
         "web": [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "2"],
@@ -144,12 +150,12 @@ def start_live_server(database_url: str, redis_url: str | None, base_dir: Path, 
 
 
 @contextmanager
-def dedicated_server(base_dir: Path, name: str, **settings: str) -> Iterator[LiveServer]:
+def dedicated_server(base_dir: Path, name: str, *, classify: bool = False, **settings: str) -> Iterator[LiveServer]:
     """A live server on its own fresh PostgreSQL database `name` and Redis, stopped and dropped afterwards."""
     from tests.support import services
 
     url = services.recreate_database(name)
-    server = start_live_server(url, services.TEST_REDIS_URL, base_dir, **settings)
+    server = start_live_server(url, services.TEST_REDIS_URL, base_dir, classify=classify, **settings)
     try:
         yield server
     finally:
