@@ -11,6 +11,7 @@ PAGES = [
     "/account/password",
     "/documents",
     "/documents/upload",
+    "/review",
     "/stock",
     "/stock/ledger",
     "/stock/products/new",
