@@ -1,10 +1,15 @@
 """Model versions: trained, measured on the same held-out texts, promoted only when not worse."""
 
-from sqlalchemy import select
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-from app.classify import registry, runtime
+from sqlalchemy import func, select
+
+from app.classify import categories, registry, runtime
 from app.classify.models import ModelVersion
 from app.extensions import db
+from app.ops.models import AuditEvent
 
 
 def test_train_registers_and_promotes_the_first_model(app, runner):
@@ -38,3 +43,49 @@ def test_a_worse_model_is_kept_but_not_promoted(app, runner):
         assert registry.active_version().id == versions[1].id
         registry.promote(versions[0].id, user_id=None)
         assert registry.active_version().id == versions[0].id
+
+
+def _copies_of_the_active_model(count: int) -> list[int]:
+    """`count` more registered versions, each with its own copy of the active model's file (no training needed)."""
+    active = registry.active_version()
+    source = registry.models_dir() / active.filename
+    ids = []
+    for number in range(count):
+        filename = f"copy-{number}-{active.filename}"
+        shutil.copyfile(source, registry.models_dir() / filename)
+        version = ModelVersion(
+            filename=filename, sha256=active.sha256, training_size=active.training_size, metrics=active.metrics
+        )
+        db.session.add(version)
+        db.session.commit()
+        ids.append(version.id)
+    return ids
+
+
+def test_admins_promoting_at_once_leave_exactly_one_active_version(app):
+    """Real threads, each with its own connection, promote different versions at the same moment, again and again."""
+    with app.app_context():
+        categories.ensure_default_categories()
+        registry.train_candidate(per_category=20, seed=1)
+        ids = [registry.active_version().id, *_copies_of_the_active_model(3)]
+
+    def promote(version_id: int):
+        with app.app_context():
+            barrier.wait(timeout=30)
+            try:
+                return registry.promote(version_id, user_id=None).id
+            finally:
+                db.session.remove()
+
+    for _ in range(8):
+        barrier = threading.Barrier(len(ids))
+        with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+            results = list(pool.map(promote, ids))  # re-raises any error a thread hit
+        assert sorted(results) == sorted(ids)
+        with app.app_context():
+            active = db.session.scalars(select(ModelVersion.id).where(ModelVersion.active.is_(True))).all()
+            assert len(active) == 1
+            assert active[0] in ids
+    with app.app_context():
+        promotions = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "model.promote"))
+        assert promotions >= 8  # every change of the active version is in the audit log

@@ -1,0 +1,121 @@
+"""The models page: versions and their figures, retrain now, promote or roll back.
+
+Staff may look (they review documents and want to know how the model does); only admins act. The
+retrain button answers htmx with the run's panel, which polls itself every second until the run ends;
+without script the form posts and the page comes back with the same panel. All work is in
+`registry` and `tasks`; these views only check who asks and render.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
+from flask_login import current_user
+
+from app.auth.access import role_required
+from app.auth.forms import ConfirmForm
+from app.auth.models import Role
+from app.charts import rate_chart
+from app.classify import registry, tasks
+from app.classify.models import ModelVersion, TrainingRun
+from app.extensions import db
+from app.web import is_htmx, render_page
+
+bp = Blueprint("models", __name__, url_prefix="/admin/models")
+
+
+@bp.before_request
+@role_required(Role.STAFF)
+def _staff_and_admins() -> None:
+    """Viewers do not see the models; staff may look, admins may act (each action says so)."""
+
+
+def _panel(run: TrainingRun):
+    """The run's panel; when the run has ended, an event that makes the page reload its list of versions."""
+    body = render_page("classify/models_run.html", "panel", **_panel_context(run))
+    if is_htmx() and run.state not in tasks.UNDER_WAY:
+        return body, 200, {"HX-Trigger": "model-trained"}
+    return body
+
+
+def _panel_context(run: TrainingRun | None) -> dict:
+    version = db.session.get(ModelVersion, run.model_version_id) if run and run.model_version_id else None
+    return {"run": run, "run_version": version, "confirm": ConfirmForm(), "under_way": tasks.UNDER_WAY}
+
+
+@bp.get("")
+def index():
+    """Every version with its figures and actions, the latest training run, and how the model does live."""
+    versions = registry.versions()
+    buckets = registry.acceptance()
+    return render_page(
+        "classify/models.html",
+        "versions",  # what the page reloads (htmx) when a run it watches has ended
+        versions=versions,
+        active=next((v for v in versions if v.active), None),
+        acceptance=rate_chart(buckets, what="reviews kept the model's first choice"),
+        buckets=buckets,
+        decision=tasks.retrain_due(),
+        every_hours=current_app.config["RETRAIN_EVERY_HOURS"],
+        **_panel_context(tasks.latest_run()),
+    )
+
+
+@bp.get("/<int:version_id>")
+def show(version_id: int):
+    """One version: its figures, per category, where it confuses categories, and how often people keep its choice."""
+    version = db.session.get(ModelVersion, version_id)
+    if version is None:
+        abort(404, description=f"There is no model version {version_id}.")
+    buckets = registry.acceptance(version.id)
+    return render_page(
+        "classify/models_version.html",
+        version=version,
+        metrics=version.metrics or {},
+        acceptance=rate_chart(buckets, what="reviews kept this model's first choice"),
+        buckets=buckets,
+        confirm=ConfirmForm(),
+        active=registry.active_version(),
+    )
+
+
+@bp.post("/retrain")
+@role_required(Role.ADMIN)
+def retrain():
+    """Start a retrain in the worker (or show the one under way)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    started = tasks.start_retrain(user_id=current_user.id, trigger="manual")
+    if is_htmx():
+        return _panel(started.run)
+    if started.new:
+        flash("Retraining started: the progress shows below.", "success")
+    else:
+        flash("A retrain is already under way: its progress shows below.", "success")
+    return redirect(url_for("models.index"), code=303)
+
+
+@bp.get("/runs/<int:run_id>")
+def run(run_id: int):
+    """A training run's panel: progress while it is under way (it polls itself), the outcome when it ends."""
+    training_run = db.session.get(TrainingRun, run_id)
+    if training_run is None:
+        abort(404, description=f"There is no training run {run_id}.")
+    return _panel(training_run)
+
+
+@bp.post("/<int:version_id>/promote")
+@role_required(Role.ADMIN)
+def promote(version_id: int):
+    """Make a version the active one, better or not: forcing a promotion and rolling back are the same act."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    before = registry.active_version()
+    before_id = before.id if before else None
+    version = registry.promote(version_id, user_id=current_user.id)  # ModelError: 404/409 page with the reason
+    if before_id == version.id:
+        flash(f"Model {version.id} was already the active one.", "success")
+    elif before_id is not None and version.id < before_id:
+        flash(f"Rolled back to model {version.id}: the worker uses it for the next document.", "success")
+    else:
+        flash(f"Model {version.id} is now active: the worker uses it for the next document.", "success")
+    return redirect(url_for("models.index"), code=303)
