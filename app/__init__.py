@@ -46,21 +46,36 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from app.auth.admin_views import bp as users_bp
     from app.auth.views import bp as auth_bp
+    from app.classify.model_views import bp as models_bp
     from app.classify.review_views import bp as review_bp
     from app.classify.views import bp as classify_bp
     from app.documents.views import bp as documents_bp
     from app.main.views import bp as main_bp
     from app.ops.views import bp as ops_bp
+    from app.search.views import bp as search_bp
     from app.stock.order_views import bp as orders_bp
     from app.stock.views import bp as stock_bp
 
-    for blueprint in (auth_bp, users_bp, main_bp, ops_bp, stock_bp, orders_bp, documents_bp, classify_bp, review_bp):
+    for blueprint in (
+        auth_bp,
+        users_bp,
+        main_bp,
+        ops_bp,
+        stock_bp,
+        orders_bp,
+        documents_bp,
+        classify_bp,
+        review_bp,
+        models_bp,
+        search_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from app.auth.cli import users_cli
     from app.classify.cli import categories_cli
     from app.classify.model_cli import model_cli
     from app.documents.cli import documents_cli
+    from app.search.cli import search_cli
     from app.stock.cli import stock_cli
 
     app.cli.add_command(users_cli)
@@ -68,10 +83,13 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.cli.add_command(documents_cli)
     app.cli.add_command(categories_cli)
     app.cli.add_command(model_cli)
+    app.cli.add_command(search_cli)
 
-    from app.documents import tasks as document_tasks  # noqa: F401  (task modules register on import)
+    from app.classify import tasks as classify_tasks  # noqa: F401  (task modules register on import)
+    from app.documents import tasks as document_tasks  # noqa: F401
     from app.errors import register_error_handlers
     from app.ops import tasks  # noqa: F401
+    from app.search import indexer  # noqa: F401
 
     register_error_handlers(app)
     return app

@@ -33,6 +33,7 @@ TITLES = {
     404: "Nothing here",
     405: "That action is not possible here",
     409: "That conflicts with the current state",
+    410: "That was deleted",
     413: "That is too large",
     429: "Too many attempts",
     500: "Something went wrong on our side",

@@ -1,9 +1,10 @@
 """Every domain's tables, imported in one place for Alembic and `create_all`."""
 
 from app.auth.models import User
-from app.classify.models import Category, ModelVersion, Review
+from app.classify.models import Category, ModelVersion, Review, TrainingRun
 from app.documents.models import Document, DocumentEvent
 from app.ops.models import AuditEvent
+from app.search.models import SearchOutbox
 from app.stock.models import Order, OrderLine, Product, StockMovement
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "OrderLine",
     "Product",
     "Review",
+    "SearchOutbox",
     "StockMovement",
+    "TrainingRun",
     "User",
 ]

@@ -43,7 +43,9 @@ class QueueFilter:
 
 def waiting(filters: QueueFilter) -> Select[tuple[Document]]:
     """The queue under `filters`, in review order."""
-    query = select(Document).where(Document.state == "processed", Document.review_state == NEEDS_REVIEW)
+    query = select(Document).where(
+        Document.state == "processed", Document.review_state == NEEDS_REVIEW, Document.deleted_at.is_(None)
+    )
     if filters.category_id:
         query = query.where(Document.category_id == filters.category_id)
     if filters.uploader_id:

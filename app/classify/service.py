@@ -20,6 +20,7 @@ from app.classify.models import Category, Review
 from app.errors import DomainError
 from app.extensions import db
 from app.ops import audit
+from app.search import outbox
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def classify_document(document_id: int, text: str | None) -> Classification:
             Document.text_sha256 == checksum,
             Document.id != document_id,
             Document.review_state == REVIEWED,
+            Document.deleted_at.is_(None),
             Category.active.is_(True),
         )
         .order_by(Document.id.desc())
@@ -154,6 +156,7 @@ def _decide(document, category: Category, user_id: int | None) -> Review:
         before=before,
         after={"category_id": category.id, "review_state": REVIEWED},
     )
+    outbox.note_change(document.id)  # its category is searchable
     return review
 
 
@@ -163,6 +166,8 @@ def _reviewable(document_id: int):
     document = db.session.get(Document, document_id)
     if document is None:
         raise DocumentMissing(f"There is no document number {document_id}.")
+    if document.deleted_at is not None:
+        raise DocumentMissing(f"{document.filename} was deleted.")
     if document.state != "processed":
         raise ReviewError(f"{document.filename} is {document.state}; it can be reviewed once it is processed.")
     return document
@@ -176,6 +181,7 @@ def review_document(document_id: int, category_id: int, *, user_id: int | None) 
         raise ReviewError("Choose an active category.")
     review = _decide(document, category, user_id)
     db.session.commit()
+    outbox.request_drain()
     return review
 
 
@@ -200,7 +206,7 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
     accepted: list[str] = []
     passed_over: list[str] = []
     for document in documents:
-        if document.state != "processed" or document.review_state != NEEDS_REVIEW:
+        if document.state != "processed" or document.review_state != NEEDS_REVIEW or document.deleted_at:
             passed_over.append(f"{document.filename} no longer waits for review.")
         elif not document.predictions:
             passed_over.append(f"{document.filename} has no suggestion to accept.")
@@ -210,6 +216,8 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
             _decide(document, active[document.predictions[0][0]], user_id)
             accepted.append(document.filename)
     db.session.commit()
+    if accepted:
+        outbox.request_drain()
     return BulkOutcome(accepted, passed_over)
 
 
@@ -220,7 +228,11 @@ def filed_counts() -> list[tuple[Category, int]]:
     counts = dict(
         db.session.execute(
             select(Document.category_id, func.count(Document.id))
-            .where(Document.review_state.in_((AUTO_ACCEPTED, REVIEWED)), Document.category_id.is_not(None))
+            .where(
+                Document.review_state.in_((AUTO_ACCEPTED, REVIEWED)),
+                Document.category_id.is_not(None),
+                Document.deleted_at.is_(None),
+            )
             .group_by(Document.category_id)
         ).all()
     )
@@ -232,5 +244,7 @@ def waiting_count() -> int:
     from app.documents.models import Document
 
     return db.session.scalar(
-        select(func.count(Document.id)).where(Document.state == "processed", Document.review_state == NEEDS_REVIEW)
+        select(func.count(Document.id)).where(
+            Document.state == "processed", Document.review_state == NEEDS_REVIEW, Document.deleted_at.is_(None)
+        )
     )

@@ -66,8 +66,12 @@ class Document(db.Model):
     confidence: Mapped[float | None]
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     review_reason: Mapped[str | None] = mapped_column(String(200))  # why it waits for a person
+    # Deleted documents leave every list and search at once; the row stays for the history and the audit log.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    uploader = relationship("User", lazy="joined")
+    uploader = relationship("User", lazy="joined", foreign_keys=[uploaded_by])
+    deleter = relationship("User", lazy="select", foreign_keys=[deleted_by])
     category = relationship("Category", lazy="joined")
     events: Mapped[list[DocumentEvent]] = relationship(
         back_populates="document", order_by="DocumentEvent.id", lazy="select", cascade="all, delete-orphan"

@@ -24,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from app.db_types import utcnow
 from app.documents import extract
 from app.documents.models import ACTIVE_STATES, Document, DocumentEvent, DocumentState
-from app.documents.storage import BlobTooLarge, blob_store
+from app.documents.storage import BlobTooLarge, blob_store, thumbnail_path
 from app.errors import DomainError
 from app.extensions import db
 from app.ops import audit
+from app.search import outbox
 
 log = logging.getLogger(__name__)
 MAX_FILENAME = 255
@@ -107,6 +108,8 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         raise EmptyUpload(f"{name} is empty (0 bytes). Nothing was stored.")
 
     existing = db.session.scalar(select(Document).where(Document.sha256 == blob.sha256))
+    if existing is not None and existing.deleted_at is not None:
+        return _restore(existing, name, user_id)
     if existing is not None:
         return _duplicate(existing, name, user_id)
     try:
@@ -141,8 +144,78 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         after={"sha256": blob.sha256, "size": blob.size, "mime": detected.mime},
     )
     db.session.commit()
-    enqueue(document.id)
+    enqueue(document.id)  # the index learns of it when it is processed
     return Ingested(document, duplicate=False)
+
+
+def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
+    """The bytes of a deleted document uploaded again: bring it back (its original is kept, or stored again)."""
+    document.deleted_at = None
+    document.deleted_by = None
+    _event(document.id, "restored", f"uploaded again as {name}", user_id)
+    audit.record(
+        "document.restore",
+        target_type="document",
+        target_id=document.id,
+        summary=f"Restored {document.filename} by uploading it again",
+        actor_id=user_id,
+    )
+    purged = document.text is None and document.state == DocumentState.PROCESSED.value and document.finished_at
+    if purged:  # its text went with the purge: read it again
+        document.state = DocumentState.QUEUED.value
+        document.attempts = 0
+    outbox.note_change(document.id)
+    db.session.commit()
+    if purged:
+        enqueue(document.id)
+    outbox.request_drain()
+    return Ingested(document, duplicate=False)
+
+
+def delete_document(document_id: int, *, user_id: int | None) -> Document:
+    """Take a document out of every list and search at once; its row and history stay (purge removes the file)."""
+    document = get_document(document_id)
+    if document.deleted_at is not None:
+        raise DocumentStateError(f"{document.filename} was already deleted.")
+    document.deleted_at = utcnow()
+    document.deleted_by = user_id
+    _event(document.id, "deleted", None, user_id)
+    audit.record(
+        "document.delete",
+        target_type="document",
+        target_id=document.id,
+        summary=f"Deleted {document.filename}",
+        actor_id=user_id,
+    )
+    outbox.note_change(document.id, deleted=True)
+    db.session.commit()
+    outbox.request_drain()
+    return document
+
+
+def purge_document(document_id: int, *, user_id: int | None) -> Document:
+    """Remove a deleted document's original, preview and text for good; the row remains as a record."""
+    document = get_document(document_id)
+    if document.deleted_at is None:
+        raise DocumentStateError(f"{document.filename} must be deleted before it can be purged.")
+    document.text = None
+    document.text_sha256 = None
+    document.has_thumbnail = False
+    _event(document.id, "purged", "original, preview and text removed", user_id)
+    audit.record(
+        "document.purge",
+        target_type="document",
+        target_id=document.id,
+        summary=f"Purged {document.filename}",
+        actor_id=user_id,
+    )
+    outbox.note_change(document.id, deleted=True)
+    db.session.commit()
+    # Files after the commit: a failed commit must not leave a row pointing at removed bytes.
+    blob_store().delete(document.sha256)
+    thumbnail_path(document.sha256).unlink(missing_ok=True)
+    outbox.request_drain()
+    return document
 
 
 def _duplicate(existing: Document, name: str, user_id: int | None) -> Ingested:
@@ -216,7 +289,10 @@ def finish(
     if done:
         words = len(result.text.split())
         _event(document_id, "processed", f"{words} words" + (f"; {'; '.join(result.notes)}" if result.notes else ""))
+        outbox.note_change(document_id)
     db.session.commit()
+    if done:
+        outbox.request_drain()
     return done
 
 
@@ -224,6 +300,7 @@ def fail(document_id: int, reason: str) -> None:
     """Mark a document failed with a reason a person can read."""
     if _transition(document_id, ACTIVE_STATES, DocumentState.FAILED, finished_at=utcnow(), failure_reason=reason[:500]):
         _event(document_id, "failed", reason)
+        outbox.note_change(document_id)
     db.session.commit()
 
 
@@ -303,10 +380,12 @@ def sweep_stuck(now=None) -> SweepResult:
 def state_counts() -> dict[str, int]:
     """How many documents are in each state, counted now (never a running total that can drift)."""
     counts = dict.fromkeys((s.value for s in DocumentState), 0)
-    for state, number in db.session.execute(select(Document.state, func.count(Document.id)).group_by(Document.state)):
+    query = select(Document.state, func.count(Document.id)).where(Document.deleted_at.is_(None))
+    for state, number in db.session.execute(query.group_by(Document.state)):
         counts[state] = number
     return counts
 
 
 def kind_counts() -> dict[str, int]:
-    return dict(db.session.execute(select(Document.kind, func.count(Document.id)).group_by(Document.kind)).all())
+    query = select(Document.kind, func.count(Document.id)).where(Document.deleted_at.is_(None))
+    return dict(db.session.execute(query.group_by(Document.kind)).all())

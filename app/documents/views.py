@@ -65,7 +65,7 @@ class DocumentFilter:
 
 
 def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
-    query = select(Document)
+    query = select(Document).where(Document.deleted_at.is_(None))
     if filters.state:
         query = query.where(Document.state == filters.state)
     if filters.kind:
@@ -231,7 +231,27 @@ def show(document_id: int):
     reviews = db.session.scalars(
         select(Review).where(Review.document_id == document_id).order_by(Review.id.desc())
     ).all()
-    return render_template("documents/show.html", document=document, events=events, categories=active, reviews=reviews)
+    return render_template(
+        "documents/show.html",
+        document=document,
+        events=events,
+        categories=active,
+        reviews=reviews,
+        similar=_similar(document),
+    )
+
+
+def _similar(document: Document) -> list:
+    """ "More like this": documents whose text resembles this one's, from the search index."""
+    if document.deleted_at is not None or document.state != "processed":
+        return []
+    from app.search import service as search_service
+
+    try:
+        return search_service.more_like_this(document.id, limit=5)
+    except Exception:  # the page must show even when the index is unreadable; /readyz says why
+        current_app.logger.warning("more like this failed", exc_info=True)
+        return []
 
 
 @bp.get("/documents/<int:document_id>/thumbnail.png")
@@ -247,8 +267,12 @@ def thumbnail(document_id: int):
 def download(document_id: int):
     """The original bytes, with the stored type, always as an attachment (never rendered by the browser)."""
     document = service.get_document(document_id)
+    if document.deleted_at is not None and not current_user.can(Role.ADMIN):
+        abort(410, description=f"{document.filename} was deleted.")
     store = blob_store()
     if not store.exists(document.sha256):
+        if document.deleted_at is not None:
+            abort(410, description=f"{document.filename} was deleted and its file purged.")
         abort(404, description="The stored file is missing; tell an admin.")
     response = send_file(
         store.local_path(document.sha256),
@@ -273,4 +297,30 @@ def retry(document_id: int):
         abort(400, description="The form expired; reload the page and try again.")
     document = service.retry(document_id, user_id=current_user.id)
     flash(f"{document.filename} is queued again.", "success")
+    return redirect(url_for("documents.show", document_id=document_id), code=303)
+
+
+@bp.post("/documents/<int:document_id>/delete")
+@role_required(Role.STAFF)
+def delete(document_id: int):
+    """Take a document out of the lists and the search at once (admins can still see it, and purge it)."""
+    from app.auth.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    document = service.delete_document(document_id, user_id=current_user.id)
+    flash(f"{document.filename} was deleted. Uploading the same file again brings it back.", "success")
+    return redirect(url_for("documents.index"), code=303)
+
+
+@bp.post("/documents/<int:document_id>/purge")
+@role_required(Role.ADMIN)
+def purge(document_id: int):
+    """Remove a deleted document's file, preview and text for good."""
+    from app.auth.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    document = service.purge_document(document_id, user_id=current_user.id)
+    flash(f"{document.filename} was purged: its file, preview and text are gone.", "success")
     return redirect(url_for("documents.show", document_id=document_id), code=303)

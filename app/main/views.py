@@ -41,9 +41,8 @@ AREAS = [
     ),
     Area(
         "Search",
-        "main.search",
+        "search.index",
         "Full-text search over every document, with filters, highlighted snippets and CSV export.",
-        planned=True,
     ),
     Area(
         "Stock",

@@ -30,8 +30,13 @@ def readyz():
     """Every dependency answers: 200 when all do, 503 naming the ones that do not."""
     checks = service.readiness()
     ready = all(state == "ok" for state in checks.values())
-    # The model is reported, not required: without one, documents wait for review.
-    response = jsonify(status="ok" if ready else "unavailable", checks=checks, model=service.model_status())
+    # The model and the search index are reported, not required: without a model documents wait for
+    # review; without an index search says so, and the worker rebuilds it. Neither stops the rest of the app.
+    from app.search.indexer import index_status
+
+    response = jsonify(
+        status="ok" if ready else "unavailable", checks=checks, model=service.model_status(), search=index_status()
+    )
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,104 @@
+"""Deleting and purging documents: out of every list at once, the file gone on purge, back by uploading again."""
+
+import io
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.documents.models import Document
+from app.documents.storage import thumbnail_path
+from app.extensions import db
+from app.search.models import SearchOutbox
+from tests.support import documents as files
+
+
+def _upload(client, name: str, data: bytes):
+    return client.post(
+        "/documents/upload", data={"files": (io.BytesIO(data), name)}, content_type="multipart/form-data", htmx=True
+    )
+
+
+def _document(app, name: str) -> Document:
+    with app.app_context():
+        return db.session.scalar(select(Document).where(Document.filename == name))
+
+
+def test_a_deleted_document_leaves_the_lists_and_counts_at_once(app, client, auth):
+    auth.login_as("staff")
+    _upload(client, "keep.txt", b"Delivery note for keeping")
+    _upload(client, "drop.txt", b"Delivery note for dropping")
+    dropped = _document(app, "drop.txt")
+
+    response = client.post(f"/documents/{dropped.id}/delete")
+
+    assert response.status_code == 303
+    listing = client.get("/documents").get_data(as_text=True)
+    assert "drop.txt was deleted." in listing  # the message
+    assert ">keep.txt</a>" in listing
+    assert ">drop.txt</a>" not in listing
+    assert "processed 1" in listing
+    assert "drop.txt" not in client.get("/documents.csv").get_data(as_text=True)
+    assert "drop.txt" not in client.get("/review").get_data(as_text=True)
+    page = client.get(f"/documents/{dropped.id}").get_data(as_text=True)
+    assert 'data-testid="deleted"' in page
+    assert client.get(f"/documents/{dropped.id}/download").status_code == 410
+    again = client.post(f"/documents/{dropped.id}/delete")
+    assert again.status_code == 409
+    with app.app_context():
+        actions = db.session.scalars(
+            select(SearchOutbox.action).where(SearchOutbox.document_id == dropped.id).order_by(SearchOutbox.id)
+        ).all()
+        # Whatever the indexer has applied already, the last word on this document is "delete".
+        assert actions == [] or actions[-1] == "delete"
+
+
+def test_viewers_cannot_delete_and_only_admins_purge(app, client, auth, make_user):
+    staff = make_user("staff")
+    auth.login(staff.email)
+    _upload(client, "a.txt", b"Some letter")
+    document = _document(app, "a.txt")
+    auth.logout()
+    auth.login_as("viewer")
+    assert client.post(f"/documents/{document.id}/delete").status_code == 403
+    auth.logout()
+    auth.login(staff.email)
+    client.post(f"/documents/{document.id}/delete")
+    assert client.post(f"/documents/{document.id}/purge").status_code == 403
+    assert _document(app, "a.txt").text == "Some letter"
+
+
+def test_purge_removes_the_file_preview_and_text_and_an_upload_brings_it_back(app, client, auth, tmp_path):
+    auth.login_as("admin")
+    scan = files.make_text_pdf(tmp_path / "invoice.pdf", ["Invoice 77", "Total due 120.00 EUR"])
+    data = scan.read_bytes()
+    _upload(client, "invoice.pdf", data)
+    document = _document(app, "invoice.pdf")
+    with app.app_context():
+        blob = Path(app.config["DATA_DIR"]) / "blobs" / document.sha256[:2] / document.sha256[2:4] / document.sha256
+        preview = thumbnail_path(document.sha256)
+    assert blob.exists()
+    assert preview.exists()
+    assert client.post(f"/documents/{document.id}/purge").status_code == 409  # delete first
+
+    client.post(f"/documents/{document.id}/delete")
+    download = client.get(f"/documents/{document.id}/download")
+    assert download.get_data() == data  # admins still can, until purged
+    download.close()
+    response = client.post(f"/documents/{document.id}/purge")
+
+    assert response.status_code == 303
+    assert not blob.exists()
+    assert not preview.exists()
+    purged = _document(app, "invoice.pdf")
+    assert purged.text is None
+    assert client.get(f"/documents/{document.id}/download").status_code == 410
+
+    back = _upload(client, "invoice-again.pdf", data)
+    assert back.status_code == 201
+    restored = _document(app, "invoice.pdf")
+    assert restored.id == document.id
+    assert restored.deleted_at is None
+    assert restored.state == "processed"
+    assert "Invoice 77" in restored.text
+    assert blob.exists()
+    assert "invoice.pdf" in client.get("/documents").get_data(as_text=True)
