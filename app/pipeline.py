@@ -66,10 +66,11 @@ def make_thumbnail(work: Work) -> None:
 def classify(work: Work) -> None:
     """Top three categories from the active model; confident ones are accepted, others wait for review."""
     text = work.extraction.text if work.extraction else ""
-    work.fields["text_sha256"] = classify_service.text_checksum(text)
+    checksum = classify_service.text_checksum(text)
+    work.fields["text_sha256"] = checksum
     if work.already_reviewed:
         return
-    work.fields.update(classify_service.classify_document(work.document_id, text).as_fields())
+    work.fields.update(classify_service.classify_document(work.document_id, text, checksum).as_fields())
 
 
 STEPS: list[tuple[str, Callable[[Work], None]]] = [

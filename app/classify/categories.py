@@ -11,6 +11,7 @@ import re
 
 from sqlalchemy import func, select
 
+from app.classify import registry
 from app.classify.models import Category
 from app.errors import DomainError
 from app.extensions import db
@@ -87,6 +88,7 @@ def create_category(
         actor_id=user_id,
     )
     db.session.commit()
+    registry.note_change()
     return category
 
 
@@ -104,6 +106,7 @@ def set_active(name: str, active: bool, *, user_id: int | None) -> Category:
         actor_id=user_id,
     )
     db.session.commit()
+    registry.note_change()
     return category
 
 
@@ -124,6 +127,8 @@ def ensure_default_categories() -> int:
             actor_id=None,
         )
     db.session.commit()
+    if added:
+        registry.note_change()
     return added
 
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -61,10 +64,74 @@ class PromotionRefused(ModelError):
     status_code = 409
 
 
+_made: set[Path] = set()
+
+
 def models_dir() -> Path:
     folder = Path(current_app.config["DATA_DIR"]) / "models"
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder not in _made:  # once per process: this is on every document's path
+        folder.mkdir(parents=True, exist_ok=True)
+        _made.add(folder)
     return folder
+
+
+# ---------------------------------------------------------------- what the worker classifies with, cached
+
+CHANGED_STAMP = "changed"  # a file in models_dir, rewritten whenever the active model or the categories change
+SNAPSHOT_MAX_AGE = 30.0  # seconds: the fallback for a change made without the stamp (another host, SQL by hand)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The active model and the active categories, as the classify step needs them."""
+
+    version_id: int | None
+    filename: str | None
+    categories: dict[str, int]  # active category name -> id
+
+
+_snapshots: dict[tuple[str, str], tuple[object, float, Snapshot]] = {}
+_snapshot_lock = threading.Lock()
+
+
+def note_change() -> None:
+    """Tell every process sharing DATA_DIR to re-read the active model and categories before its next document."""
+    stamp = models_dir() / CHANGED_STAMP
+    temp = stamp.with_name(f".{CHANGED_STAMP}-{os.getpid()}-{threading.get_ident()}")
+    temp.write_text(str(time.time_ns()))
+    os.replace(temp, stamp)
+
+
+def _stamp_identity(folder: Path) -> object:
+    try:
+        stat = os.stat(folder / CHANGED_STAMP)
+    except FileNotFoundError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def snapshot() -> Snapshot:
+    """The active model and categories, read from the database only when the stamp changed (or every 30 s).
+
+    The classify step runs this for every document; without the cache it was two queries per document,
+    most of the step's time (bench/classify.py). Promotions and category changes call `note_change`.
+    """
+    folder = models_dir()
+    key = (str(folder), current_app.config["SQLALCHEMY_DATABASE_URI"])
+    identity = _stamp_identity(folder)
+    now = time.monotonic()
+    with _snapshot_lock:
+        cached = _snapshots.get(key)
+        if cached is not None and cached[0] == identity and now - cached[1] < SNAPSHOT_MAX_AGE:
+            return cached[2]
+    version = db.session.execute(
+        select(ModelVersion.id, ModelVersion.filename).where(ModelVersion.active.is_(True))
+    ).first()
+    names = dict(db.session.execute(select(Category.name, Category.id).where(Category.active.is_(True))).all())
+    fresh = Snapshot(version.id if version else None, version.filename if version else None, names)
+    with _snapshot_lock:
+        _snapshots[key] = (identity, now, fresh)
+    return fresh
 
 
 def active_version() -> ModelVersion | None:
@@ -377,6 +444,7 @@ def promote(
                 after={"active_version": version_id},
             )
             db.session.commit()
+            note_change()
             return version
         except IntegrityError:
             # Another promotion got in without the lock (e.g. an older process): start again from what it left.

@@ -64,10 +64,19 @@ class ModelUnavailable(Exception):
 
 def normalize(text: str) -> str:
     """Lower-case ASCII with accents stripped and whitespace collapsed: what both sklearn and ONNX tokenise alike."""
-    text = unicodedata.normalize("NFKD", text).lower().translate(_FOLD)
-    text = _COMBINING.sub("", text)
+    if text.isascii():
+        # The same result without the Unicode steps, which change nothing in ASCII but cost half the time:
+        # "$" is the only ASCII character _FOLD replaces, and _COMBINING matches no ASCII at all.
+        text = text.lower().replace("$", " usd ")
+    else:
+        text = _fold_unicode(text)
     text = _NOT_KEPT.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _fold_unicode(text: str) -> str:
+    """Decompose, lower-case, fold the letters Unicode does not decompose, drop the accents."""
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text).lower().translate(_FOLD))
 
 
 def prepare(text: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str:

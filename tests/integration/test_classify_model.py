@@ -19,6 +19,8 @@ from pathlib import Path
 
 import onnx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.classify import corpus, runtime, training
 from app.classify.corpus import CATEGORIES, LabelledText
@@ -201,6 +203,14 @@ def test_normalize_makes_plain_lower_case_ascii() -> None:
         assert "  " not in prepared
         assert "#" not in prepared  # the ONNX tokenizer pads with "#"
     assert runtime.normalize("Счёт ΤΙΜΟΛΟΓΙΟ 発票") == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_the_ascii_shortcut_prepares_text_exactly_as_the_full_path(text: str) -> None:
+    shortcut = runtime.normalize(text)
+    full = runtime._SPACES.sub(" ", runtime._NOT_KEPT.sub(" ", runtime._fold_unicode(text))).strip()
+    assert shortcut == full
 
 
 def test_prepare_truncates_before_the_model() -> None:
