@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,6 +31,15 @@ def _seed_documents(server, folder: Path) -> None:
     )
     files.make_scan_png(inbox / "delivery-note-scan.png", ["DELIVERY NOTE 5150", "3 PALLETS OF TEA"])
     (inbox / "price-list.csv").write_text("sku,price\nTEA-GRN-1KG,12.50\nCUP-STN-250,2.10\n", encoding="utf-8")
+    (inbox / "letter-weber.txt").write_text(
+        "Dear Mr Okafor,\nthank you for the samples of jasmine tea. Our customers liked the second one best;\n"
+        "could you send prices for 40 boxes? Kind regards, Anna Weber",
+        encoding="utf-8",
+    )
+    (inbox / "credit-note-88.txt").write_text(
+        "CREDIT NOTE CN-88\nAgainst invoice 2026-101: 4 x Green tea 1 kg returned damaged.\nCredit 50.00 EUR",
+        encoding="utf-8",
+    )
     server.flask("documents", "import", "--wait", str(inbox))
 
 
@@ -55,7 +64,9 @@ def main() -> None:
     name = "qm_screenshots"
     url = services.recreate_database(name)
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_live_server(url, services.TEST_REDIS_URL, Path(tmp))
+        server = start_live_server(
+            url, services.TEST_REDIS_URL, Path(tmp), classify=True, QM_AUTO_ACCEPT_THRESHOLD="0.95"
+        )
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -73,6 +84,25 @@ def main() -> None:
                 page.screenshot(path=OUT / "documents.png")
                 page.get_by_role("link", name="invoice-2026-117.pdf").click()
                 page.screenshot(path=OUT / "document.png", full_page=True)
+                page.goto("/review")
+                page.get_by_test_id("review-item").wait_for()
+                page.screenshot(path=OUT / "review.png", full_page=True)
+                for _ in range(30):  # the worker indexes right after processing; give it a moment
+                    page.goto("/search?q=tea")
+                    if page.locator("li.hit").count():
+                        break
+                    page.wait_for_timeout(1000)
+                page.screenshot(path=OUT / "search.png")
+                page.goto("/review")
+                for key in ["a", "a", "9"]:  # a few decisions, so the models page has reviews to chart
+                    current = page.get_by_test_id("review-item").get_attribute("data-document")
+                    page.keyboard.press(key)
+                    expect(page.get_by_test_id("review-item")).not_to_have_attribute("data-document", current)
+                page.goto("/admin/models")
+                page.screenshot(path=OUT / "models.png", full_page=True)
+                page.get_by_role("link", name="1", exact=True).first.click()
+                page.locator('[data-testid="confusion"]').wait_for()
+                page.screenshot(path=OUT / "model-version.png", full_page=True)
                 _seed_stock(server, Path(tmp))
                 page.goto("/stock")
                 page.screenshot(path=OUT / "stock.png")
