@@ -57,6 +57,7 @@ format: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/stock.py $(BENCH_ARGS)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+	$(BIN)/python bench/classify.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
