@@ -1,4 +1,4 @@
-"""The documents list's filter form (GET, no CSRF)."""
+"""The documents list's filter form (GET, no CSRF), and the choices the search form shares with it."""
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
@@ -7,17 +7,21 @@ from wtforms.validators import Length, Optional
 
 from app.documents.models import DocumentState
 
+STATE_CHOICES = [SelectChoice("", "Any state")] + [SelectChoice(s.value, s.value) for s in DocumentState]
+REVIEW_CHOICES = [
+    SelectChoice("", "Any"),
+    SelectChoice("needs_review", "waiting for review"),
+    SelectChoice("auto_accepted", "accepted by the model"),
+    SelectChoice("reviewed", "reviewed by a person"),
+]
+
 
 class DocumentFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
     q = StringField("File name", validators=[Optional(), Length(max=100)])
-    state = SelectField(
-        "State",
-        choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value, s.value) for s in DocumentState],
-        default="",
-    )
+    state = SelectField("State", choices=STATE_CHOICES, default="")
     kind = SelectField(
         "Type",
         choices=[SelectChoice("", "Any type")]
@@ -28,16 +32,7 @@ class DocumentFilterForm(FlaskForm):
         default="",
     )
     category = SelectField("Category", default="")
-    review = SelectField(
-        "Review",
-        choices=[
-            SelectChoice("", "Any"),
-            SelectChoice("needs_review", "waiting for review"),
-            SelectChoice("auto_accepted", "accepted by the model"),
-            SelectChoice("reviewed", "reviewed by a person"),
-        ],
-        default="",
-    )
+    review = SelectField("Review", choices=REVIEW_CHOICES, default="")
     uploader = SelectField("Uploaded by", default="")
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])

@@ -287,14 +287,19 @@ def download(document_id: int):
     return response
 
 
-@bp.post("/documents/<int:document_id>/retry")
-@role_required(Role.STAFF)
-def retry(document_id: int):
-    """Process a failed document again."""
+def _require_confirmation() -> None:
+    """A plain confirmed POST (CSRF checked by the form) or a 400 saying what to do."""
     from app.auth.forms import ConfirmForm
 
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form expired; reload the page and try again.")
+
+
+@bp.post("/documents/<int:document_id>/retry")
+@role_required(Role.STAFF)
+def retry(document_id: int):
+    """Process a failed document again."""
+    _require_confirmation()
     document = service.retry(document_id, user_id=current_user.id)
     flash(f"{document.filename} is queued again.", "success")
     return redirect(url_for("documents.show", document_id=document_id), code=303)
@@ -304,10 +309,7 @@ def retry(document_id: int):
 @role_required(Role.STAFF)
 def delete(document_id: int):
     """Take a document out of the lists and the search at once (admins can still see it, and purge it)."""
-    from app.auth.forms import ConfirmForm
-
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    _require_confirmation()
     document = service.delete_document(document_id, user_id=current_user.id)
     flash(f"{document.filename} was deleted. Uploading the same file again brings it back.", "success")
     return redirect(url_for("documents.index"), code=303)
@@ -317,10 +319,7 @@ def delete(document_id: int):
 @role_required(Role.ADMIN)
 def purge(document_id: int):
     """Remove a deleted document's file, preview and text for good."""
-    from app.auth.forms import ConfirmForm
-
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    _require_confirmation()
     document = service.purge_document(document_id, user_id=current_user.id)
     flash(f"{document.filename} was purged: its file, preview and text are gone.", "success")
     return redirect(url_for("documents.show", document_id=document_id), code=303)

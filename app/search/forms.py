@@ -5,7 +5,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from app.documents.models import DocumentState
+from app.documents.forms import REVIEW_CHOICES, STATE_CHOICES
 
 
 class SearchForm(FlaskForm):
@@ -14,21 +14,8 @@ class SearchForm(FlaskForm):
 
     q = StringField("Search", validators=[Optional(), Length(max=500, message="Keep the search under 500 characters.")])
     category = SelectField("Category", default="")  # choices: the categories, filled in by the view
-    state = SelectField(
-        "State",
-        choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value, s.value) for s in DocumentState],
-        default="",
-    )
-    review = SelectField(
-        "Review",
-        choices=[
-            SelectChoice("", "Any"),
-            SelectChoice("needs_review", "waiting for review"),
-            SelectChoice("auto_accepted", "accepted by the model"),
-            SelectChoice("reviewed", "reviewed by a person"),
-        ],
-        default="",
-    )
+    state = SelectField("State", choices=STATE_CHOICES, default="")
+    review = SelectField("Review", choices=REVIEW_CHOICES, default="")
     uploader = SelectField("Uploaded by", default="")
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])
