@@ -42,8 +42,8 @@ SQLite queue, all in a temporary directory):
 
 Run from the project root:
 
-    .venv/bin/python bench/search.py                   # 100,000 documents; 20-40 minutes on 2 cores
-    .venv/bin/python bench/search.py --quick           # 5,000 documents, a couple of minutes
+    .venv/bin/python bench/search.py                   # 100,000 documents; ~45 minutes on 2 cores
+    .venv/bin/python bench/search.py --quick           # 5,000 documents, about a minute
     .venv/bin/python bench/search.py --profile         # also cProfile the service (and http) per class
     .venv/bin/python bench/search.py --data-dir /tmp/s # keep the data; a later run with it reuses the index
 
