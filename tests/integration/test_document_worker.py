@@ -1,95 +1,25 @@
 """Documents through a real Huey consumer on Redis: processed, a killed worker recovered, Redis down at upload."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from app import create_app
-from app.config import config_for_tests
 from app.documents import service
 from app.documents.models import Document, DocumentEvent
 from app.extensions import db
 from tests.support import documents as files
 from tests.support import services
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Worker:
-    """A huey_consumer process for the test's settings, stopped with SIGKILL or SIGINT as the test says."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "huey_consumer"), "worker.huey", "-w", "1", "-k", "thread", "-n"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+from tests.support.consumer import shared_setup
 
 
 @pytest.fixture
 def setup(tmp_path, postgres_url):
     """Settings shared by the test's app and its consumer processes: one database, one data dir, one queue."""
-    queue = f"qm-docs-{uuid.uuid4().hex[:8]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("QM_", "DATABASE_URL", "REDIS_URL"))},
-        "QM_ENV": "testing",
-        "SECRET_KEY": "worker-test",
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": services.TEST_REDIS_URL,
-        "QM_QUEUE_NAME": queue,
-        "QM_STUCK_AFTER_SECONDS": "1",
-    }
-    workers: list[Worker] = []
-    apps = []
-
-    def app_with(redis_url: str):
-        app = create_app(
-            config_for_tests(
-                tmp_path / "data", postgres_url, REDIS_URL=redis_url, QUEUE_NAME=queue, STUCK_AFTER_SECONDS=1
-            )
-        )
-        apps.append(app)
-        return app
-
-    def start_worker() -> Worker:
-        worker = Worker(env)
-        workers.append(worker)
-        return worker
-
-    yield app_with, start_worker
-    for worker in workers:
-        worker.stop()
-    cleanup = app_with(services.TEST_REDIS_URL)
-    with cleanup.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.session.commit()
-    for app in apps:  # close every pool, or connections are left to the garbage collector
-        with app.app_context():
-            db.engine.dispose()
+    with shared_setup(
+        tmp_path, postgres_url, name="docs", env={"QM_STUCK_AFTER_SECONDS": "1"}, STUCK_AFTER_SECONDS=1
+    ) as pair:
+        yield pair
 
 
 def _wait_for_state(app, document_id: int, states: set[str], timeout: float = 60) -> Document:

@@ -5,95 +5,27 @@ a retrain runs in the worker with progress a poller can see, and a retrain asked
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from app import create_app
 from app.classify import categories, registry, tasks
 from app.classify.models import TrainingRun
-from app.config import config_for_tests
 from app.documents import service
 from app.documents.models import Document
 from app.extensions import db
 from tests.support import services
+from tests.support.consumer import shared_setup
 
-ROOT = Path(__file__).resolve().parents[2]
 INVOICE = "INVOICE No 4711 Amount due 1,240.00 EUR payable within 30 days VAT 20% Bank transfer IBAN"
-
-
-class Worker:
-    """A huey_consumer process for the test's settings (no periodic tasks), stopped with SIGINT."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "huey_consumer"), "worker.huey", "-w", "1", "-k", "thread", "-n"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
 
 
 @pytest.fixture
 def setup(tmp_path, postgres_url):
     """One database, one data dir (with the models) and one queue, shared by the test's app and its consumer."""
-    queue = f"qm-models-{uuid.uuid4().hex[:8]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("QM_", "DATABASE_URL", "REDIS_URL"))},
-        "QM_ENV": "testing",
-        "SECRET_KEY": "worker-test",
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": services.TEST_REDIS_URL,
-        "QM_QUEUE_NAME": queue,
-        "QM_AUTO_ACCEPT_THRESHOLD": "0.3",
-    }
-    workers: list[Worker] = []
-    apps = []
-
-    def app_with(redis_url: str):
-        app = create_app(config_for_tests(tmp_path / "data", postgres_url, REDIS_URL=redis_url, QUEUE_NAME=queue))
-        apps.append(app)
-        return app
-
-    def start_worker() -> Worker:
-        worker = Worker(env)
-        workers.append(worker)
-        return worker
-
-    yield app_with, start_worker
-    for worker in workers:
-        worker.stop()
-    cleanup = app_with(services.TEST_REDIS_URL)
-    with cleanup.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.session.commit()
-    for app in apps:  # close every pool, or connections are left to the garbage collector
-        with app.app_context():
-            db.engine.dispose()
+    with shared_setup(tmp_path, postgres_url, name="models", env={"QM_AUTO_ACCEPT_THRESHOLD": "0.3"}) as pair:
+        yield pair
 
 
 def _processed(app, content: str, timeout: float = 60) -> Document:

@@ -3,20 +3,15 @@ a writer killed mid-write, and a real Huey consumer applying the outbox."""
 
 from __future__ import annotations
 
-import inspect
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import traceback
-import uuid
 from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app import create_app
 from app.config import config_for_tests
@@ -27,8 +22,8 @@ from app.search.models import SearchOutbox
 from app.search.service import search
 from tests.integration.test_search_index import indexed_ids, make_document, outbox_rows
 from tests.support import services
+from tests.support.consumer import shared_setup
 
-ROOT = Path(__file__).resolve().parents[2]
 SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections or locks
 
 
@@ -217,38 +212,10 @@ def read_dir_names(root: Path) -> int:
 # ---------------------------------------------------------------- a real consumer
 
 
-def _create_app_registers_search() -> bool:
-    import app as app_package
-
-    return "app.search" in inspect.getsource(app_package.create_app)
-
-
-@pytest.mark.skipif(
-    not _create_app_registers_search(), reason="create_app does not import app.search yet (tasks unregistered)"
-)
 def test_a_real_consumer_applies_the_outbox(tmp_path, postgres_url):
-    queue = f"qm-search-{uuid.uuid4().hex[:8]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("QM_", "DATABASE_URL", "REDIS_URL"))},
-        "QM_ENV": "testing",
-        "SECRET_KEY": "search-test",
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": services.TEST_REDIS_URL,
-        "QM_QUEUE_NAME": queue,
-    }
-    app = create_app(
-        config_for_tests(tmp_path / "data", postgres_url, REDIS_URL=services.TEST_REDIS_URL, QUEUE_NAME=queue)
-    )
-    consumer = subprocess.Popen(
-        [str(Path(sys.executable).parent / "huey_consumer"), "worker.huey", "-w", "2", "-k", "thread", "-n"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with shared_setup(tmp_path, postgres_url, name="search") as (app_with, start_consumer):
+        app = app_with(services.TEST_REDIS_URL)
+        start_consumer(workers=2)
         with app.app_context():
             from app.search.outbox import request_drain
 
@@ -261,14 +228,3 @@ def test_a_real_consumer_applies_the_outbox(tmp_path, postgres_url):
                     break
                 time.sleep(0.2)
             assert indexed_ids() == set(ids)
-    finally:
-        os.killpg(consumer.pid, signal.SIGINT)
-        try:
-            consumer.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(consumer.pid, signal.SIGKILL)
-        with app.app_context():
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
-            db.engine.dispose()
