@@ -59,19 +59,18 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from app import create_app, pipeline
 from app.classify import categories, corpus, registry, runtime
 from app.config import config_for_tests
 from app.documents import extract
 from app.extensions import db
+from bench.machine import library_versions, load_average
 
 LIBRARIES = ("onnxruntime", "numpy", "scikit-learn", "skl2onnx", "onnx", "SQLAlchemy")
 TRAIN_PER_CATEGORY = 150  # `flask model train`'s default, what `make run` trains
@@ -292,23 +291,6 @@ def train_in_child(size: int, seed: int) -> dict[str, float | int]:
 # ---------------------------------------------------------------- the machine
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{n:.2f}" for n in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def library_versions() -> str:
-    found = []
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
 def blas() -> str:
     try:
         from threadpoolctl import threadpool_info
@@ -348,7 +330,7 @@ def main() -> int:
     print("Quartermaster classification benchmark")
     print(f"  machine    {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"  python     {platform.python_implementation()} {platform.python_version()}")
-    print(f"  libraries  {library_versions()}")
+    print(f"  libraries  {library_versions(LIBRARIES)}")
     print(f"  blas       {blas()}")
     print(f"  load       {load_average()} (1, 5, 15 min averages; other work on the machine skews the figures)")
     print("  database   SQLite in a temporary directory, with the models folder")

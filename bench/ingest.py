@@ -46,7 +46,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pypdf
@@ -54,13 +53,13 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from app import create_app, pipeline
 from app import queue as task_queue
 from app.config import config_for_tests
 from app.documents import extract, service
 from app.documents.models import DocumentState
 from app.extensions import db
+from bench.machine import library_versions, load_average
 from tests.support.documents import make_scan_png, make_scanned_pdf, text_image, text_pdf_bytes
 
 LIBRARIES = ("pypdf", "pypdfium2", "rapidocr", "onnxruntime", "pillow")
@@ -324,23 +323,6 @@ def print_corpus(corpus: Corpus) -> None:
 # ---------------------------------------------------------------- the machine
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{n:.2f}" for n in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def library_versions() -> str:
-    found = []
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -361,7 +343,7 @@ def main() -> int:
     print("Quartermaster document ingest benchmark")
     print(f"  machine    {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"  python     {platform.python_implementation()} {platform.python_version()}")
-    print(f"  libraries  {library_versions()}")
+    print(f"  libraries  {library_versions(LIBRARIES)}")
     print(
         "  OCR        the app's engine (extract.ocr_engine()) for both paths, no angle classifier; "
         f"pages rendered at {extract.OCR_DPI} dpi"

@@ -70,13 +70,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from search_corpus import DAYS, END, PHRASES, Corpus
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -98,6 +96,7 @@ from app.search import indexer
 from app.search import service as search_service
 from app.search.models import SearchOutbox
 from app.search.schema import build_schema, normalise_category, text_analyzer
+from bench.machine import library_versions, load_average
 
 LIBRARIES = ("Whoosh-Reloaded", "Flask", "SQLAlchemy", "huey")
 CLASSES = ("rare", "common", "phrase", "filtered")
@@ -618,23 +617,6 @@ def index_facts(path: Path) -> tuple[int, int]:
 # ---------------------------------------------------------------- the machine
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{n:.2f}" for n in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def library_versions() -> str:
-    found = []
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
 def filesystem(path: Path) -> str:
     try:
         best = ""
@@ -668,7 +650,7 @@ def main() -> int:
     print("Quartermaster search benchmark")
     print(f"  machine    {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"  python     {platform.python_implementation()} {platform.python_version()}")
-    print(f"  libraries  {library_versions()}, SQLite {sqlite3.sqlite_version}")
+    print(f"  libraries  {library_versions(LIBRARIES)}, SQLite {sqlite3.sqlite_version}")
     print(f"  load       {load_average()} (1, 5, 15 min averages; other work on the machine skews the figures)")
     started = time.perf_counter()
 

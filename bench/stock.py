@@ -55,7 +55,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from app import create_app
 from app.auth.models import User
 from app.config import config_for_tests
@@ -65,6 +64,7 @@ from app.extensions import db
 from app.stock import service
 from app.stock.models import Product, Reason
 from app.stock.queries import LedgerFilter, ledger_query
+from bench.machine import load_average
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PRODUCTS = 1_000
@@ -156,13 +156,6 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, rss_bytes())
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{n:.2f}" for n in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def mb(n: float) -> str:
