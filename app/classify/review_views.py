@@ -70,13 +70,15 @@ def _context(filters: QueueFilter, current: Document | None, **extra) -> dict:
     suggestion = None
     if current is not None and current.predictions:
         suggestion = by_name.get(current.predictions[0][0])
+    total = review_queue.size(filters)
     return {
         "current": current,
         "suggestion": suggestion,
         "position": review_queue.position(filters, current) if current is not None else 0,
-        "total": review_queue.size(filters),
+        "total": total,
         "queue": db.session.scalars(review_queue.waiting(filters).limit(LIST_SIZE)).all(),
-        "waiting_everywhere": service.waiting_count(),
+        # Without filters the queue is everything waiting: no second count.
+        "waiting_everywhere": service.waiting_count() if filters.args() else total,
         "filed": service.filed_counts(),
         "categories": categories,
         "filter_args": filters.args(),
