@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import queue
 from app.config import Settings
-from app.extensions import csrf, db, limiter, migrate
+from app.extensions import csrf, db, limiter, mail, migrate
 
 ROOT_TEMPLATES = "../templates"
 ROOT_STATIC = "../static"
@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     migrate.init_app(app, db)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     queue.init_app(app)
 
     from app import database, models  # noqa: F401  (SQLite settings; every table registered for migrations)
@@ -51,8 +52,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.classify.views import bp as classify_bp
     from app.documents.views import bp as documents_bp
     from app.main.views import bp as main_bp
+    from app.notify.views import bp as notify_bp
     from app.ops.views import bp as ops_bp
     from app.search.views import bp as search_bp
+    from app.stock.alert_views import bp as alerts_bp
     from app.stock.order_views import bp as orders_bp
     from app.stock.views import bp as stock_bp
 
@@ -68,6 +71,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         review_bp,
         models_bp,
         search_bp,
+        alerts_bp,
+        notify_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -76,6 +81,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.classify.model_cli import model_cli
     from app.documents.cli import documents_cli
     from app.search.cli import search_cli
+    from app.stock.alert_cli import alerts_cli
     from app.stock.cli import stock_cli
 
     app.cli.add_command(users_cli)
@@ -84,12 +90,15 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.cli.add_command(categories_cli)
     app.cli.add_command(model_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(alerts_cli)
 
     from app.classify import tasks as classify_tasks  # noqa: F401  (task modules register on import)
     from app.documents import tasks as document_tasks  # noqa: F401
     from app.errors import register_error_handlers
+    from app.notify import tasks as notify_tasks  # noqa: F401
     from app.ops import tasks  # noqa: F401
     from app.search import indexer  # noqa: F401
+    from app.stock import tasks as stock_tasks  # noqa: F401
 
     register_error_handlers(app)
     return app

@@ -30,6 +30,8 @@ class StepChart:
     y_ticks: list[Tick]
     points: int
     summary: str  # the same information in words, for screen readers
+    threshold_y: float | None = None  # where the low-stock threshold's line goes, when there is one
+    threshold: int | None = None
 
 
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_RIGHT = 48, 24, 10, 10
@@ -46,15 +48,17 @@ def _nice_max(value: int) -> int:
     return value
 
 
-def step_chart(points: list[tuple[datetime, int]], width: int = 720, height: int = 220) -> StepChart | None:
-    """A step line of `points` (oldest first); None when there is nothing to draw."""
+def step_chart(
+    points: list[tuple[datetime, int]], width: int = 720, height: int = 220, threshold: int | None = None
+) -> StepChart | None:
+    """A step line of `points` (oldest first), with a threshold line if given; None when there is nothing to draw."""
     if not points:
         return None
     plot_w = width - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
     start, end = points[0][0], points[-1][0]
     span = max((end - start).total_seconds(), 1.0)
-    top = _nice_max(max(value for _, value in points))
+    top = _nice_max(max([value for _, value in points] + [threshold or 0]))
 
     def x(at: datetime) -> float:
         return round(MARGIN_LEFT + (at - start).total_seconds() / span * plot_w, 1)
@@ -83,7 +87,20 @@ def step_chart(points: list[tuple[datetime, int]], width: int = 720, height: int
         f"On hand over {len(points)} changes from {start:%Y-%m-%d} to {end:%Y-%m-%d}: "
         f"lowest {low}, highest {high}, now {points[-1][1]}."
     )
-    return StepChart(width, height, path, area, x_ticks, y_ticks, len(points), summary)
+    if threshold:
+        summary += f" Low-stock threshold {threshold}."
+    return StepChart(
+        width,
+        height,
+        path,
+        area,
+        x_ticks,
+        y_ticks,
+        len(points),
+        summary,
+        y(threshold) if threshold else None,
+        threshold,
+    )
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,15 @@ def _float(environ: Mapping[str, str], name: str, default: float, minimum: float
     return value
 
 
+def _addresses(raw: str) -> tuple[str, ...]:
+    """A comma-separated list of email addresses; each must at least look like one."""
+    addresses = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for address in addresses:
+        if "@" not in address or any(ch.isspace() for ch in address):
+            raise ConfigError(f"ALERT_RECIPIENTS holds {address!r}, which is not an email address")
+    return addresses
+
+
 def _persistent_secret(data_dir: Path) -> str:
     """A random key kept under DATA_DIR, so embedded sessions survive restarts."""
     path = data_dir / "secret_key"
@@ -104,6 +113,21 @@ class Settings:
     auto_accept_threshold: float
     retrain_every_hours: float
     retrain_min_reviews: int
+    alert_check_minutes: int
+    base_url: str
+    mail_server: str | None
+    mail_port: int
+    mail_use_tls: bool
+    mail_use_ssl: bool
+    mail_username: str | None
+    mail_password: str | None
+    mail_from: str
+    mail_timeout: int
+    mail_retry_seconds: int
+    alert_recipients: tuple[str, ...]
+    trash_days: int
+    retain_days: int
+    heartbeat_seconds: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -150,7 +174,26 @@ class Settings:
             auto_accept_threshold=_float(environ, "QM_AUTO_ACCEPT_THRESHOLD", 0.85, minimum=0.0),
             retrain_every_hours=_float(environ, "QM_RETRAIN_EVERY_HOURS", 24.0, minimum=0.0),
             retrain_min_reviews=_int(environ, "QM_RETRAIN_MIN_REVIEWS", 1, minimum=1),
+            alert_check_minutes=_int(environ, "QM_ALERT_CHECK_MINUTES", 15, minimum=1),
+            base_url=(environ.get("QM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            mail_server=environ.get("MAIL_SERVER") or None,
+            mail_port=_int(environ, "MAIL_PORT", 25, minimum=1),
+            mail_use_tls=_bool(environ, "MAIL_USE_TLS", False),
+            mail_use_ssl=_bool(environ, "MAIL_USE_SSL", False),
+            mail_username=environ.get("MAIL_USERNAME") or None,
+            mail_password=environ.get("MAIL_PASSWORD") or None,
+            mail_from=environ.get("MAIL_FROM") or "Quartermaster <quartermaster@localhost>",
+            mail_timeout=_int(environ, "MAIL_TIMEOUT", 15, minimum=1),
+            mail_retry_seconds=_int(environ, "QM_MAIL_RETRY_SECONDS", 60, minimum=1),
+            alert_recipients=_addresses(environ.get("ALERT_RECIPIENTS", "")),
+            trash_days=_int(environ, "QM_TRASH_DAYS", 30, minimum=0),
+            retain_days=_int(environ, "QM_RETAIN_DAYS", 0, minimum=0),
+            heartbeat_seconds=_int(environ, "QM_HEARTBEAT_SECONDS", 30, minimum=1),
         )
+
+    def __post_init__(self) -> None:
+        if self.mail_use_tls and self.mail_use_ssl:
+            raise ConfigError("MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (implicit TLS) exclude each other: set one")
 
     def flask_config(self) -> dict[str, object]:
         """Flask's and the extensions' config keys for these settings."""
@@ -189,6 +232,24 @@ class Settings:
             "AUTO_ACCEPT_THRESHOLD": self.auto_accept_threshold,
             "RETRAIN_EVERY_HOURS": self.retrain_every_hours,
             "RETRAIN_MIN_REVIEWS": self.retrain_min_reviews,
+            "ALERT_CHECK_MINUTES": self.alert_check_minutes,
+            "BASE_URL": self.base_url,
+            # Flask-Mailman's own keys; MAIL_FROM is its default sender. SMTP always: Flask-Mailman would
+            # otherwise keep mail in memory when TESTING, and our tests talk to a real SMTP server.
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": self.mail_server,
+            "MAIL_PORT": self.mail_port,
+            "MAIL_USE_TLS": self.mail_use_tls,
+            "MAIL_USE_SSL": self.mail_use_ssl,
+            "MAIL_USERNAME": self.mail_username,
+            "MAIL_PASSWORD": self.mail_password,
+            "MAIL_DEFAULT_SENDER": self.mail_from,
+            "MAIL_TIMEOUT": self.mail_timeout,
+            "MAIL_RETRY_SECONDS": self.mail_retry_seconds,
+            "ALERT_RECIPIENTS": list(self.alert_recipients),
+            "TRASH_DAYS": self.trash_days,
+            "RETAIN_DAYS": self.retain_days,
+            "HEARTBEAT_SECONDS": self.heartbeat_seconds,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

@@ -7,6 +7,7 @@ anywhere below the factory without creating an import cycle.
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -34,6 +35,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True, render_item=render_migration_type)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+mail = Mail()  # SMTP settings from MAIL_*; emails leave only through app.notify's outbox
 # Limits apply only where a view asks for one (the login form); the storage is
 # Redis when REDIS_URL is set, so every gunicorn worker shares the counts.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

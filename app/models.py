@@ -3,9 +3,10 @@
 from app.auth.models import User
 from app.classify.models import Category, ModelVersion, Review, TrainingRun
 from app.documents.models import Document, DocumentEvent
-from app.ops.models import AuditEvent
+from app.notify.models import Notification, OutgoingEmail
+from app.ops.models import AuditEvent, PeriodicRun, TaskFailure, WorkerHeartbeat
 from app.search.models import SearchOutbox
-from app.stock.models import Order, OrderLine, Product, StockMovement
+from app.stock.models import Order, OrderLine, Product, StockAlert, StockMovement
 
 __all__ = [
     "AuditEvent",
@@ -13,12 +14,18 @@ __all__ = [
     "Document",
     "DocumentEvent",
     "ModelVersion",
+    "Notification",
     "Order",
     "OrderLine",
+    "OutgoingEmail",
+    "PeriodicRun",
     "Product",
     "Review",
     "SearchOutbox",
+    "StockAlert",
     "StockMovement",
+    "TaskFailure",
     "TrainingRun",
     "User",
+    "WorkerHeartbeat",
 ]

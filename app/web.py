@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, has_request_context, render_template, request
 from jinja2_fragments.flask import render_block
 
 
@@ -59,4 +59,5 @@ def init_app(app: Flask) -> None:
     def _template_helpers() -> dict[str, Any]:
         from app.auth.models import Role
 
-        return {"Role": Role, "htmx_request": is_htmx()}
+        # Emails are rendered by workers, outside any request.
+        return {"Role": Role, "htmx_request": has_request_context() and is_htmx()}

@@ -46,7 +46,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def worker_suffix(worker_id: str) -> str:
-    return "main" if worker_id == "master" else worker_id
+    """Names this run's databases; QM_TEST_RUN keeps two runs on one machine out of each other's way."""
+    suffix = "main" if worker_id == "master" else worker_id
+    run = os.environ.get("QM_TEST_RUN", "")
+    return f"{run}_{suffix}" if run else suffix
 
 
 @pytest.fixture(scope="session")

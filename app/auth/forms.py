@@ -1,7 +1,7 @@
 """Forms for sign-in, the user admin pages and changing one's own password."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
@@ -54,3 +54,7 @@ class ChangePasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: it exists to carry the CSRF token."""
+
+
+class AccountForm(FlaskForm):
+    alert_emails = BooleanField("Email me when a product runs low on stock")

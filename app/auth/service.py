@@ -185,6 +185,24 @@ def set_password(user_id: int, password: str, *, actor_id: int | None) -> User:
     return user
 
 
+def set_alert_emails(user_id: int, wanted: bool) -> User:
+    """A person asks for (or stops) low-stock alert emails to their own address."""
+    user = get_user(user_id)
+    if user.alert_emails == wanted:
+        return user
+    user.alert_emails = wanted
+    audit.record(
+        "user.alert_emails",
+        target_type="user",
+        target_id=user.id,
+        summary=f"{user.email} turned alert emails {'on' if wanted else 'off'}",
+        actor_id=user_id,
+        after={"alert_emails": wanted},
+    )
+    db.session.commit()
+    return user
+
+
 def change_own_password(user_id: int, current: str, new: str) -> User:
     """A signed-in user replaces their password, proving they know the current one."""
     user = get_user(user_id)

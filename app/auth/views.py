@@ -7,8 +7,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import service
 from app.auth.access import public, safe_next
-from app.auth.forms import ChangePasswordForm, LoginForm
+from app.auth.forms import AccountForm, ChangePasswordForm, LoginForm
 from app.extensions import limiter
+from app.notify import service as notify
 
 bp = Blueprint("auth", __name__)
 
@@ -61,6 +62,18 @@ def logout():
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """A person's own settings: alert emails, and the way to change the password."""
+    form = AccountForm(obj=current_user)
+    if form.validate_on_submit():
+        service.set_alert_emails(current_user.id, bool(form.alert_emails.data))
+        flash("Your settings are saved.", "success")
+        return redirect(url_for("auth.account"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/account.html", form=form, email_enabled=notify.email_enabled()), status
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

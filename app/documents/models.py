@@ -69,6 +69,9 @@ class Document(db.Model):
     # Deleted documents leave every list and search at once; the row stays for the history and the audit log.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when a purge begins: from then on the document cannot be restored, and a purge
+    # interrupted halfway is finished by the next run.
+    purge_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     uploader = relationship("User", lazy="joined", foreign_keys=[uploaded_by])
     deleter = relationship("User", lazy="select", foreign_keys=[deleted_by])

@@ -56,9 +56,8 @@ AREAS = [
     ),
     Area(
         "Alerts",
-        "main.alerts",
-        "Products that fell below their low-stock threshold, opened and closed by a periodic check.",
-        planned=True,
+        "alerts.index",
+        "Products at or below their low-stock threshold: opened the moment stock crosses, noticed once.",
     ),
 ]
 

@@ -33,3 +33,49 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class WorkerHeartbeat(db.Model):
+    """One Huey consumer process, as it last reported itself (every few seconds while alive)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # host:pid:queue, unique: a restarted consumer is a new row; old rows go stale, then are pruned.
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    queue: Mapped[str] = mapped_column(String(100))
+    periodic: Mapped[bool]  # True: this consumer schedules the periodic tasks
+    workers: Mapped[int] = mapped_column(default=1)
+    worker_type: Mapped[str] = mapped_column(String(16), default="thread")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PeriodicRun(db.Model):
+    """The latest run of each periodic task: when, how long, and how it ended."""
+
+    __tablename__ = "periodic_runs"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))  # ok, error
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int | None]
+    runs: Mapped[int] = mapped_column(default=0)
+
+
+class TaskFailure(db.Model):
+    """A task that raised: which, where, when and why (the newest few hundred are kept)."""
+
+    __tablename__ = "task_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    task: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(100))
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
+    error: Mapped[str] = mapped_column(String(500))

@@ -22,7 +22,7 @@ class ProductForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="A name is required."), Length(max=200)])
     unit = StringField("Unit", default="pcs", validators=[Optional(), Length(max=32)])
     low_stock_threshold = IntegerField(
-        "Warn when stock falls below", default=0, validators=[Optional(), NumberRange(min=0)]
+        "Low-stock threshold (warn at or below; 0 = never)", default=0, validators=[Optional(), NumberRange(min=0)]
     )
     reorder_quantity = IntegerField("Reorder quantity", default=0, validators=[Optional(), NumberRange(min=0)])
     active = BooleanField("Active (can be stocked and ordered)", default=True)
@@ -110,3 +110,26 @@ class OrderFilterForm(FlaskForm):
     )
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])
+
+
+class AlertFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Show",
+        choices=[
+            SelectChoice("all", "Open, then closed"),
+            SelectChoice("open", "Open"),
+            SelectChoice("closed", "Closed"),
+        ],
+        default="all",
+    )
+    q = StringField("SKU or name", validators=[Optional(), Length(max=100)])
+    acknowledged = SelectField(
+        "Acknowledged",
+        choices=[SelectChoice("", "Either"), SelectChoice("no", "Not yet"), SelectChoice("yes", "Yes")],
+        default="",
+    )
+    since = DateField("Opened from", validators=[Optional()])
+    until = DateField("Opened until", validators=[Optional()])

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.csvio import CsvFileError, read_csv
 from app.extensions import db
 from app.ops import audit
+from app.stock import alerts
 from app.stock.errors import InvalidProduct
 from app.stock.models import Product
 from app.stock.service import ProductData
@@ -141,6 +142,10 @@ def apply_import(plan: ImportPlan, *, user_id: int | None, source: str) -> Impor
                 product = by_sku[row.sku]
                 for name, (_old, new) in row.changes.items():
                     setattr(product, name, new)
+        db.session.flush()
+        touched = [r.sku for r in plan.rows if r.action in ("create", "update")]
+        for product in db.session.scalars(select(Product).where(Product.sku.in_(touched))):
+            alerts.reconcile_product(product)  # a threshold imported at or above the stock opens an alert
         result = ImportResult(plan.count("create"), plan.count("update"), plan.count("unchanged"))
         if result.created or result.updated:
             audit.record(
@@ -157,5 +162,7 @@ def apply_import(plan: ImportPlan, *, user_id: int | None, source: str) -> Impor
         db.session.commit()
     except Exception:
         db.session.rollback()
+        alerts.forget_pending()
         raise
+    alerts.notify_after_commit()
     return result

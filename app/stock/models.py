@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
@@ -53,6 +53,11 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"  # if it was placed, its stock came back once
 
 
+def is_low(on_hand: int, threshold: int | None) -> bool:
+    """The one definition of "low": at or below a threshold above zero."""
+    return bool(threshold) and on_hand <= threshold
+
+
 def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
@@ -78,8 +83,13 @@ class Product(db.Model):
 
     @property
     def is_low(self) -> bool:
-        """Below its threshold (a threshold of 0 means "never warn")."""
-        return self.on_hand < self.low_stock_threshold
+        """At or below its threshold (a threshold of 0 means "never warn")."""
+        return is_low(self.on_hand, self.low_stock_threshold)
+
+    @property
+    def shortfall(self) -> int:
+        """How many units it would take to be above the threshold again (0 when it is not low)."""
+        return self.low_stock_threshold - self.on_hand + 1 if self.is_low else 0
 
     def __repr__(self) -> str:
         return f"<Product {self.sku} on_hand={self.on_hand}>"
@@ -151,3 +161,51 @@ class OrderLine(db.Model):
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
+
+
+class StockAlert(db.Model):
+    """One stay of one product at or below its threshold: opened on the crossing, closed when restored.
+
+    At most one alert per product is open, enforced by the database, so however
+    many movements, checks and workers see the same crossing, it is one alert
+    and one notice. `notified_at` is set by whoever claims the alert to notify
+    people (a conditional UPDATE), so the notice goes out once.
+    """
+
+    __tablename__ = "stock_alerts"
+    __table_args__ = (
+        Index(
+            "uq_stock_alerts_one_open",
+            "product_id",
+            unique=True,
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_stock_alerts_opened", "opened_at"),
+        Index("ix_stock_alerts_unnotified", "notified_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the crossing looked like: the figure it fell to and the threshold at that moment.
+    on_hand_at_open: Mapped[int]
+    threshold_at_open: Mapped[int]
+    # "movement" (the change that crossed) or "check" (the periodic check found it).
+    opened_by: Mapped[str] = mapped_column(String(16))
+    opening_movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_hand_at_close: Mapped[int | None]
+    closing_movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_emails.id"))
+
+    product: Mapped[Product] = relationship(lazy="joined")
+    acknowledger = relationship("User", lazy="joined", foreign_keys=[acknowledged_by])
+    email = relationship("OutgoingEmail", lazy="joined")
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

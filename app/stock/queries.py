@@ -32,7 +32,7 @@ def product_query(filters: ProductFilter) -> Select[tuple[Product]]:
     if filters.q:
         query = query.where(or_(contains(Product.sku, filters.q), contains(Product.name, filters.q)))
     if filters.low_only:
-        query = query.where(Product.on_hand < Product.low_stock_threshold)
+        query = query.where(Product.low_stock_threshold > 0, Product.on_hand <= Product.low_stock_threshold)
     if filters.status == "active":
         query = query.where(Product.active.is_(True))
     elif filters.status == "inactive":

@@ -23,6 +23,7 @@ from app.database import begin_write
 from app.db_types import utcnow
 from app.extensions import db
 from app.ops import audit
+from app.stock import alerts
 from app.stock.errors import (
     DuplicateSku,
     IdempotencyConflict,
@@ -136,12 +137,13 @@ def _apply_movement(
         update(Product)
         .where(*conditions)
         .values(on_hand=Product.on_hand + delta, updated_at=utcnow())
-        .returning(Product.on_hand)
+        .returning(Product.on_hand, Product.low_stock_threshold, Product.active)
         .execution_options(synchronize_session=False)
     )
-    balance = db.session.execute(statement).scalar_one_or_none()
-    if balance is None:
+    row = db.session.execute(statement).one_or_none()
+    if row is None:
         raise _why_not_applied(product_id, delta, allow_inactive)
+    balance, threshold, active = row
     movement = StockMovement(
         product_id=product_id,
         delta=delta,
@@ -154,7 +156,20 @@ def _apply_movement(
     )
     db.session.add(movement)
     db.session.flush()
+    # The crossing is decided here, under the row lock, from this movement's own before and after.
+    alerts.on_movement(product_id, balance - delta, balance, threshold if active else 0, movement.id)
     return movement
+
+
+def _commit() -> None:
+    """Commit a stock transaction, then have any alert it opened noticed (never before the commit)."""
+    db.session.commit()
+    alerts.notify_after_commit()
+
+
+def _rollback() -> None:
+    db.session.rollback()
+    alerts.forget_pending()
 
 
 def _replayed(key: str | None, product_id: int, matches: Callable[[StockMovement], bool]) -> StockMovement | None:
@@ -179,16 +194,16 @@ def _once(key: str | None, product_id: int, matches: Callable[[StockMovement], b
         return existing  # type: ignore[return-value]
     try:
         result = write()
-        db.session.commit()
+        _commit()
     except IntegrityError:
         # A concurrent request with the same key committed first; its movement stands for ours.
-        db.session.rollback()
+        _rollback()
         existing = _replayed(key, product_id, matches)
         if existing is None:
             raise
         return existing  # type: ignore[return-value]
     except Exception:
-        db.session.rollback()
+        _rollback()
         raise
     return result
 
@@ -371,7 +386,8 @@ def create_product(data: ProductData, *, user_id: int | None) -> Product:
         actor_id=user_id,
         after=asdict(data),
     )
-    db.session.commit()
+    alerts.reconcile_product(product)
+    _commit()
     return product
 
 
@@ -396,7 +412,11 @@ def update_product(product_id: int, data: ProductData, *, user_id: int | None) -
         before={k: before[k] for k in changed},
         after=changed,
     )
-    db.session.commit()
+    if {"low_stock_threshold", "active"} & changed.keys():
+        db.session.flush()
+        db.session.refresh(product)  # the on-hand figure as it is now, not as it was read
+        alerts.reconcile_product(product)
+    _commit()
     return product
 
 
@@ -513,9 +533,9 @@ def place_order(order_id: int, *, user_id: int | None) -> Order:
             summary=f"Placed order {order.reference} ({order.total_units} units)",
             actor_id=user_id,
         )
-        db.session.commit()
+        _commit()
     except Exception:
-        db.session.rollback()
+        _rollback()
         raise
     return get_order(order_id)
 
@@ -545,9 +565,9 @@ def cancel_order(order_id: int, *, user_id: int | None) -> Order:
         else:
             raise _state_error(order, "cancelled")
         audit.record("order.cancel", target_type="order", target_id=order_id, summary=summary, actor_id=user_id)
-        db.session.commit()
+        _commit()
     except Exception:
-        db.session.rollback()
+        _rollback()
         raise
     return get_order(order_id)
 

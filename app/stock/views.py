@@ -154,7 +154,7 @@ def product(product_id: int):
         max_per_page=100,
         error_out=False,
     )
-    chart = step_chart(queries.balance_history(product_id))
+    chart = step_chart(queries.balance_history(product_id), threshold=product.low_stock_threshold or None)
     return render_page(
         "stock/product.html",
         "history",

@@ -1,0 +1,1 @@
+"""Telling people things: in-app notifications (the bell) and email through an outbox."""

@@ -1,0 +1,329 @@
+"""Low-stock alerts: opened where the crossing happens, reconciled by a periodic check, noticed once.
+
+A product is low when `on_hand <= low_stock_threshold` and the threshold is
+above zero. The movement that crosses into low opens an alert in its own
+transaction (it knows the balance before and after, under the row lock), and
+the movement that crosses back out closes it, so a quick -20/+20 is two
+crossings however late anyone looks. `check` is the safety net for changes
+made outside the service (plain SQL, an edited threshold): it opens and closes
+alerts to match the stock as it is now.
+
+One crossing notifies once: at most one open alert per product (a partial
+unique index; inserts are `ON CONFLICT DO NOTHING`), and `send_notices` claims
+un-noticed alerts with a conditional UPDATE, so two workers never both notice
+the same one. Notices are written after the stock change commits: email never
+slows or blocks a stock change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app, render_template
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.database import begin_write, is_sqlite
+from app.db_types import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.notify import service as notify
+from app.ops import audit
+from app.querying import contains, within_dates
+from app.stock.models import Product, StockAlert, is_low
+
+log = logging.getLogger(__name__)
+PENDING_KEY = "qm_alerts_to_notify"  # session.info flag: this transaction opened an alert
+
+
+class AlertNotFound(DomainError):
+    status_code = 404
+
+
+class AlertStateError(DomainError):
+    status_code = 409
+
+
+# ---------------------------------------------------------------- opening and closing
+
+
+def _open(product_id: int, on_hand: int, threshold: int, *, by: str, movement_id: int | None, now: datetime) -> bool:
+    """Insert the open alert unless the product has one; True when this call opened it."""
+    dialect = sqlite if is_sqlite() else postgresql
+    statement = (
+        dialect.insert(StockAlert)
+        .values(
+            product_id=product_id,
+            opened_at=now,
+            on_hand_at_open=on_hand,
+            threshold_at_open=threshold,
+            opened_by=by,
+            opening_movement_id=movement_id,
+        )
+        .on_conflict_do_nothing(index_elements=["product_id"], index_where=StockAlert.closed_at.is_(None))
+        .returning(StockAlert.id)
+    )
+    opened = db.session.execute(statement).scalar_one_or_none() is not None
+    if opened:
+        db.session.info[PENDING_KEY] = True
+    return opened
+
+
+def _close(product_id: int, on_hand: int, *, movement_id: int | None, now: datetime) -> bool:
+    """Close the product's open alert, if it has one; True when this call closed it."""
+    result = db.session.execute(
+        update(StockAlert)
+        .where(StockAlert.product_id == product_id, StockAlert.closed_at.is_(None))
+        .values(closed_at=now, on_hand_at_close=on_hand, closing_movement_id=movement_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount > 0
+
+
+def on_movement(product_id: int, before: int, after: int, threshold: int, movement_id: int) -> None:
+    """Called by the ledger inside a movement's transaction: open or close on a crossing."""
+    was_low, now_low = is_low(before, threshold), is_low(after, threshold)
+    if now_low and not was_low:
+        _open(product_id, after, threshold, by="movement", movement_id=movement_id, now=utcnow())
+    elif was_low and not now_low:
+        _close(product_id, after, movement_id=movement_id, now=utcnow())
+
+
+def reconcile_product(product: Product) -> None:
+    """After a product's threshold or status changed (same transaction): make its alert match."""
+    now = utcnow()
+    if product.active and is_low(product.on_hand, product.low_stock_threshold):
+        _open(product.id, product.on_hand, product.low_stock_threshold, by="threshold", movement_id=None, now=now)
+    else:
+        _close(product.id, product.on_hand, movement_id=None, now=now)
+
+
+def notify_after_commit() -> None:
+    """After a stock transaction committed: if it opened an alert, have a worker send the notices now."""
+    if not db.session.info.pop(PENDING_KEY, False):
+        return
+    from app.stock.tasks import send_alert_notices
+
+    try:
+        send_alert_notices()
+    except Exception:  # the queue is down: the periodic check sends what is still unsent
+        log.warning("alert notices not enqueued; the periodic check will send them", exc_info=True)
+
+
+def forget_pending() -> None:
+    """The transaction rolled back: whatever it opened does not exist."""
+    db.session.info.pop(PENDING_KEY, None)
+
+
+# ---------------------------------------------------------------- the periodic check
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    opened: list[str]  # SKUs
+    closed: list[str]
+    notified: list[str]
+
+
+def _low_condition():
+    return and_(
+        Product.active.is_(True), Product.low_stock_threshold > 0, Product.on_hand <= Product.low_stock_threshold
+    )
+
+
+def reconcile(now: datetime | None = None) -> tuple[list[str], list[str]]:
+    """Open alerts for low products without one and close those no longer low; one transaction."""
+    now = now or utcnow()
+    db.session.rollback()
+    begin_write()
+    has_open = exists().where(StockAlert.product_id == Product.id, StockAlert.closed_at.is_(None))
+    missing = db.session.execute(
+        select(Product.id, Product.sku, Product.on_hand, Product.low_stock_threshold)
+        .where(_low_condition(), ~has_open)
+        .order_by(Product.id)
+    ).all()
+    opened = [
+        sku
+        for product_id, sku, on_hand, threshold in missing
+        if _open(product_id, on_hand, threshold, by="check", movement_id=None, now=now)
+    ]
+    restored = db.session.execute(
+        select(StockAlert.product_id, Product.sku, Product.on_hand)
+        .join(Product, Product.id == StockAlert.product_id)
+        .where(StockAlert.closed_at.is_(None), ~_low_condition())
+        .order_by(Product.id)
+    ).all()
+    closed = [sku for product_id, sku, on_hand in restored if _close(product_id, on_hand, movement_id=None, now=now)]
+    if opened or closed:
+        audit.record(
+            "alerts.check",
+            target_type="stock_alert",
+            target_id=None,
+            summary=f"Low-stock check opened {len(opened)} and closed {len(closed)} alerts",
+            actor_id=None,
+            after={"opened": opened, "closed": closed},
+        )
+    db.session.commit()
+    db.session.info.pop(PENDING_KEY, None)  # the notices are sent by the caller, below
+    return opened, closed
+
+
+def check(now: datetime | None = None) -> CheckResult:
+    """The periodic safety net: reconcile alerts with the stock, then send every notice still unsent."""
+    opened, closed = reconcile(now)
+    notified = send_notices()
+    return CheckResult(opened, closed, notified)
+
+
+# ---------------------------------------------------------------- notices
+
+
+def _product_link(product_id: int) -> str:
+    return f"/stock/products/{product_id}"
+
+
+def send_notices() -> list[str]:
+    """Claim every alert nobody was told about, tell people in the app, queue one email; the SKUs noticed."""
+    db.session.rollback()
+    begin_write()
+    now = utcnow()
+    claimed = list(
+        db.session.scalars(
+            update(StockAlert)
+            .where(StockAlert.notified_at.is_(None))
+            .values(notified_at=now)
+            .returning(StockAlert.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not claimed:
+        db.session.rollback()
+        return []
+    alerts = list(
+        db.session.scalars(
+            select(StockAlert)
+            .where(StockAlert.id.in_(claimed))
+            .order_by(StockAlert.opened_at, StockAlert.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    people = notify.people_to_notify()
+    for alert in alerts:
+        product = alert.product
+        still = "" if alert.is_open else f" (back to {alert.on_hand_at_close} since)"
+        notify.notify_users(
+            people,
+            kind="low_stock",
+            dedupe_key=f"stock_alert:{alert.id}",
+            title=f"Low stock: {product.sku} {product.name}"[:200],
+            body=f"{alert.on_hand_at_open} {product.unit} on hand, threshold {alert.threshold_at_open}; "
+            f"reorder {product.reorder_quantity}{still}.",
+            link=_product_link(product.id),
+        )
+    recipients = notify.alert_recipients() if notify.email_enabled() else []
+    email_id = None
+    if recipients:
+        email = notify.queue_email(kind="low_stock", recipients=recipients, **_email_content(alerts))
+        email_id = email.id
+        for alert in alerts:
+            alert.email_id = email_id
+    db.session.commit()
+    if email_id is not None:
+        from app.notify.tasks import deliver_email
+
+        try:
+            deliver_email(email_id)
+        except Exception:  # the queue is down: the periodic delivery sends it
+            log.warning("email not enqueued; the periodic delivery will send it", exc_info=True)
+    return [alert.product.sku for alert in alerts]
+
+
+def _email_content(alerts: list[StockAlert]) -> dict[str, str]:
+    """Subject, plain text and HTML of one email listing every product that newly went low."""
+    base_url = current_app.config["BASE_URL"]
+    rows = [
+        {
+            "sku": a.product.sku,
+            "name": a.product.name,
+            "unit": a.product.unit,
+            "on_hand": a.on_hand_at_open,
+            "threshold": a.threshold_at_open,
+            "reorder": a.product.reorder_quantity,
+            "restored": None if a.is_open else a.on_hand_at_close,
+            "url": base_url + _product_link(a.product_id),
+        }
+        for a in alerts
+    ]
+    skus = ", ".join(row["sku"] for row in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+    noun = "product" if len(rows) == 1 else "products"
+    context = {"rows": rows, "alerts_url": base_url + "/alerts"}
+    return {
+        "subject": f"Low stock: {len(rows)} {noun} ({skus})",
+        "text_body": render_template("email/low_stock.txt", **context),
+        "html_body": render_template("email/low_stock.html", **context),
+    }
+
+
+# ---------------------------------------------------------------- people acting on alerts
+
+
+def acknowledge(alert_id: int, *, user_id: int) -> StockAlert:
+    """A person says they are on it: the team sees who."""
+    alert = db.session.get(StockAlert, alert_id)
+    if alert is None:
+        raise AlertNotFound(f"There is no alert number {alert_id}.")
+    if not alert.is_open:
+        raise AlertStateError(f"The alert for {alert.product.sku} is closed already: the stock was restored.")
+    result = db.session.execute(
+        update(StockAlert)
+        .where(StockAlert.id == alert_id, StockAlert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        audit.record(
+            "alert.acknowledge",
+            target_type="stock_alert",
+            target_id=alert_id,
+            summary=f"Acknowledged the low-stock alert for {alert.product.sku}",
+            actor_id=user_id,
+        )
+    db.session.commit()
+    db.session.refresh(alert)
+    return alert
+
+
+# ---------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: str = "all"  # open, closed, all
+    q: str = ""
+    since: date | None = None
+    until: date | None = None
+    acknowledged: str = ""  # "", yes, no
+
+
+def alert_query(filters: AlertFilter) -> Select[tuple[StockAlert]]:
+    """Alerts matching the filter: open ones first (newest first), then closed ones by when they closed."""
+    query = select(StockAlert).join(Product, Product.id == StockAlert.product_id)
+    if filters.status == "open":
+        query = query.where(StockAlert.closed_at.is_(None))
+    elif filters.status == "closed":
+        query = query.where(StockAlert.closed_at.is_not(None))
+    if filters.q:
+        query = query.where(or_(contains(Product.sku, filters.q), contains(Product.name, filters.q)))
+    if filters.acknowledged == "yes":
+        query = query.where(StockAlert.acknowledged_at.is_not(None))
+    elif filters.acknowledged == "no":
+        query = query.where(StockAlert.acknowledged_at.is_(None))
+    query = query.where(within_dates(StockAlert.opened_at, filters.since, filters.until))
+    still_open = StockAlert.closed_at.is_(None)
+    return query.order_by(still_open.desc(), StockAlert.closed_at.desc(), StockAlert.opened_at.desc(), StockAlert.id)
+
+
+def open_alert_count() -> int:
+    return db.session.scalar(select(func.count(StockAlert.id)).where(StockAlert.closed_at.is_(None)))
