@@ -30,6 +30,7 @@ from app.extensions import db
 from app.queue import huey
 from tests.support import services
 from tests.support.live_server import LiveServer, dedicated_server
+from tests.support.smtp import SmtpServer
 
 PASSWORD = "a-long-test-password"
 _CSRF = re.compile(r'name="csrf[-_]token" (?:content|value)="([^"]+)"')
@@ -171,13 +172,30 @@ def auth(client: Client, make_user) -> AuthActions:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, worker_suffix: str) -> Iterator[LiveServer]:
+def live_smtp() -> Iterator[SmtpServer]:
+    """The mail server the live server sends to: a real SMTP server (aiosmtpd) on loopback."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, worker_suffix: str, live_smtp: SmtpServer
+) -> Iterator[LiveServer]:
     """The real app (gunicorn + Huey consumer) on PostgreSQL and Redis, with categories and a first model.
 
     Every classification waits for review (threshold 1.0), so browser tests find documents in the queue.
+    Alert emails go to `live_smtp`, addressed to alerts@example.com.
     """
     name = f"{services.database_name(services.TEST_DATABASE_URL)}_qm_live_{worker_suffix}"
     with dedicated_server(
-        tmp_path_factory.mktemp("live"), name, classify=True, QM_AUTO_ACCEPT_THRESHOLD="1.0"
+        tmp_path_factory.mktemp("live"),
+        name,
+        classify=True,
+        QM_AUTO_ACCEPT_THRESHOLD="1.0",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(live_smtp.port),
+        ALERT_RECIPIENTS="alerts@example.com",
     ) as server:
         yield server

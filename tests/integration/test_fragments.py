@@ -13,6 +13,9 @@ LISTS = [
     ("/admin/audit?page=1", '<section id="audit-results"'),
     ("/search?q=tea", '<section id="search-results"'),
     ("/review", '<div id="review"'),
+    ("/alerts?q=x", '<section id="alert-results"'),
+    ("/notifications?page=1", '<section id="notification-results"'),
+    ("/notifications/bell", '<a href="/notifications" id="bell"'),
 ]
 
 

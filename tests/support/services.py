@@ -68,3 +68,10 @@ def recreate_database(name: str) -> str:
 def drop_database(name: str) -> None:
     with psycopg.connect(libpq_url(TEST_DATABASE_URL), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without Quartermaster's own settings, for a child that gets its own."""
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(("QM_", "DATABASE_URL", "REDIS_URL", "MAIL_", "ALERT_"))
+    }
