@@ -1,4 +1,4 @@
-"""A product that runs low, in a real browser against gunicorn + a Huey consumer: the bell, the alerts page, one email."""
+"""A product that runs low, in a real browser (gunicorn + a Huey consumer): the bell, the alerts page, one email."""
 
 from __future__ import annotations
 

@@ -50,13 +50,16 @@ def test_the_alerts_page_lists_open_alerts_first_with_how_short_and_then_closed_
     assert '<td class="num">4</td>' in open_row  # short by: 3 more makes 5, one more is above it
     assert '<td class="num">24</td>' in open_row  # reorder quantity
     closed_row = page[page.index('data-sku="CLOSED-1"') :].split("</tr>")[0]
-    assert "restored" in closed_row and "(to 22)" in closed_row
+    assert "restored" in closed_row
+    assert "(to 22)" in closed_row
     assert 'data-testid="acknowledge"' not in page  # viewers look; staff act
 
     only_open = client.get("/alerts?status=open").get_data(as_text=True)
-    assert 'data-sku="OPEN-1"' in only_open and 'data-sku="CLOSED-1"' not in only_open
+    assert 'data-sku="OPEN-1"' in only_open
+    assert 'data-sku="CLOSED-1"' not in only_open
     by_name = client.get("/alerts?q=closed").get_data(as_text=True)
-    assert 'data-sku="CLOSED-1"' in by_name and 'data-sku="OPEN-1"' not in by_name
+    assert 'data-sku="CLOSED-1"' in by_name
+    assert 'data-sku="OPEN-1"' not in by_name
 
 
 def test_the_alerts_csv_holds_what_the_page_shows(app, client, auth):
@@ -167,7 +170,8 @@ def test_the_stock_list_shows_the_threshold_and_how_short_and_the_chart_draws_th
     assert '<td class="num" data-testid="threshold">5</td>' in row
     assert '<td class="num" data-testid="short-by">4</td>' in row
     low_only = client.get("/stock?low=y").get_data(as_text=True)
-    assert 'data-sku="OPEN-1"' in low_only and 'data-sku="FINE-1"' not in low_only
+    assert 'data-sku="OPEN-1"' in low_only
+    assert 'data-sku="FINE-1"' not in low_only
     product_page = client.get(f"/stock/products/{ids['OPEN-1']}").get_data(as_text=True)
     assert 'data-testid="threshold-line"' in product_page
     assert "Low-stock threshold 5." in product_page
@@ -185,6 +189,7 @@ def test_flask_alerts_check_and_list(app, runner):
     again = runner.invoke(args=["alerts", "check"])
     assert "0 opened, 0 closed, 0 noticed; 1 open now." in again.output
     listing = runner.invoke(args=["alerts", "list"])
-    assert "CLI-1" in listing.output and "0/5 pcs, short 6" in listing.output
+    assert "CLI-1" in listing.output
+    assert "0/5 pcs, short 6" in listing.output
     with app.app_context():
         assert alerts.open_alert_count() == 1

@@ -1,4 +1,5 @@
-"""Low-stock alerts: one alert and one notice per crossing, a check that catches what events missed, email that survives an outage.
+"""Low-stock alerts: one alert and one notice per crossing, a check that catches what events missed,
+and email that survives an outage.
 
 Every test runs on SQLite and PostgreSQL with a real SMTP server (aiosmtpd) on loopback;
 the queue runs tasks at once here (the real consumer is in test_alerts_worker.py).
@@ -50,7 +51,8 @@ def _product(sku: str = "TEA-1", *, on_hand: int = 10, threshold: int = 5, reord
 
 
 def _alerts(product_id: int) -> list[StockAlert]:
-    return list(db.session.scalars(select(StockAlert).where(StockAlert.product_id == product_id).order_by(StockAlert.id)))
+    query = select(StockAlert).where(StockAlert.product_id == product_id).order_by(StockAlert.id)
+    return list(db.session.scalars(query))
 
 
 def _notices(user_id: int) -> int:
@@ -66,12 +68,15 @@ def test_one_crossing_is_one_alert_one_email_and_one_notice_each(mail_app, smtp,
         service.remove_stock(product_id, 6, user_id=staff.id)  # 10 -> 4: crosses
 
         [alert] = _alerts(product_id)
-        assert alert.is_open and alert.opened_by == "movement" and alert.on_hand_at_open == 4
+        assert alert.is_open
+        assert alert.opened_by == "movement"
+        assert alert.on_hand_at_open == 4
         [message] = smtp.wait_for(1)
         assert message["To"] == "buyer@example.com"
         assert message["Subject"] == "Low stock: 1 product (TEA-1)"
         body = text_part(message)
-        assert "TEA-1" in body and "On hand 4 pcs, threshold 5, reorder 24" in body
+        assert "TEA-1" in body
+        assert "On hand 4 pcs, threshold 5, reorder 24" in body
         assert "https://qm.example.com/stock/products/" in body
         assert "https://qm.example.com/stock/products/" in html_part(message)
         assert (_notices(staff.id), _notices(admin.id), _notices(viewer.id)) == (1, 1, 0)
@@ -86,7 +91,8 @@ def test_one_crossing_is_one_alert_one_email_and_one_notice_each(mail_app, smtp,
 
         service.add_stock(product_id, 20, user_id=staff.id)  # 3 -> 23: restored, the alert closes
         [alert] = _alerts(product_id)
-        assert not alert.is_open and alert.on_hand_at_close == 23
+        assert not alert.is_open
+        assert alert.on_hand_at_close == 23
         service.remove_stock(product_id, 20, user_id=staff.id)  # 23 -> 3: a second crossing
 
         assert len(smtp.wait_for(2)) == 2
@@ -129,9 +135,11 @@ def test_the_check_opens_what_a_change_outside_the_service_missed_and_closes_wha
 
         result = alerts.check()
 
-        assert result.opened == ["TEA-1"] and result.notified == ["TEA-1"]
+        assert result.opened == ["TEA-1"]
+        assert result.notified == ["TEA-1"]
         [alert] = _alerts(product_id)
-        assert alert.opened_by == "check" and alert.on_hand_at_open == 2
+        assert alert.opened_by == "check"
+        assert alert.on_hand_at_open == 2
         assert len(smtp.wait_for(1)) == 1
 
         db.session.execute(text("UPDATE products SET on_hand = 40 WHERE id = :id"), {"id": product_id})
@@ -194,11 +202,13 @@ def test_an_smtp_outage_delays_the_email_and_loses_nothing(mail_app, smtp, clien
         assert db.session.get(Product, product_id).on_hand == 2
         [alert] = _alerts(product_id)
         email = alert.email
-        assert email.sent_at is None and email.attempts == 1
+        assert email.sent_at is None
+        assert email.attempts == 1
         assert "ConnectionRefusedError" in email.last_error
 
     page = client.get("/alerts").get_data(as_text=True)
-    assert 'data-testid="email-error"' in page and "ConnectionRefusedError" in page
+    assert 'data-testid="email-error"' in page
+    assert "ConnectionRefusedError" in page
 
     with mail_app.app_context():
         assert notify.deliver_due().sent == []  # not due yet: it waits for its back-off
@@ -257,7 +267,8 @@ def test_the_periodic_check_is_registered_on_the_configured_schedule_and_opens_m
         app.config["ALERT_CHECK_MINUTES"] = 15
         assert [m for m in range(60) if fires(m)] == [0, 15, 30, 45]
         app.config["ALERT_CHECK_MINUTES"] = 5
-        assert fires(35) and not fires(36)
+        assert fires(35)
+        assert not fires(36)
 
         product_id = _product(on_hand=10, threshold=5)
         db.session.execute(text("UPDATE products SET on_hand = 0 WHERE id = :id"), {"id": product_id})
