@@ -15,6 +15,7 @@ from flask_login import current_user
 from app.auth.access import role_required
 from app.auth.models import Role
 from app.ops import service as ops_service
+from app.stock import alerts
 from app.web import render_page
 
 bp = Blueprint("main", __name__)
@@ -69,8 +70,8 @@ def _navigation():
 
 @bp.get("/")
 def index():
-    """The start page: where to go, and whether the system is healthy."""
-    return render_template("main/index.html")
+    """The start page: where to go, what needs attention, and whether the system is healthy."""
+    return render_template("main/index.html", open_alerts=alerts.open_alert_count())
 
 
 @bp.get("/status")

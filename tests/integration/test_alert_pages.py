@@ -47,12 +47,16 @@ def test_the_alerts_page_lists_open_alerts_first_with_how_short_and_then_closed_
     assert '<strong data-testid="open-count">1</strong>' in page
     open_row = page[page.index('data-sku="OPEN-1"') :].split("</tr>")[0]
     assert "<strong>2</strong> / 5 pcs" in open_row  # on hand vs threshold
-    assert '<td class="num">4</td>' in open_row  # short by: 3 more makes 5, one more is above it
-    assert '<td class="num">24</td>' in open_row  # reorder quantity
+    assert 'data-label="Short by" title="Units needed to be above the threshold again">4</td>' in open_row
+    assert '<td class="num" data-label="Reorder">24</td>' in open_row
     closed_row = page[page.index('data-sku="CLOSED-1"') :].split("</tr>")[0]
     assert "restored" in closed_row
     assert "(to 22)" in closed_row
     assert 'data-testid="acknowledge"' not in page  # viewers look; staff act
+
+    home = client.get("/").get_data(as_text=True)
+    assert "<strong>1</strong> product is low on stock" in home  # the start page links to them
+    assert 'href="/alerts?status=open"' in home
 
     only_open = client.get("/alerts?status=open").get_data(as_text=True)
     assert 'data-sku="OPEN-1"' in only_open
