@@ -58,6 +58,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/stock.py $(BENCH_ARGS)
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 	$(BIN)/python bench/classify.py $(BENCH_ARGS)
+	$(BIN)/python bench/alerts.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
