@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app, render_template
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.database import begin_write, is_sqlite
-from app.db_types import utcnow
+from app.db_types import UTCDateTime, utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.notify import service as notify
@@ -134,28 +134,37 @@ def _low_condition():
 
 
 def reconcile(now: datetime | None = None) -> tuple[list[str], list[str]]:
-    """Open alerts for low products without one and close those no longer low; one transaction."""
+    """Open alerts for low products without one and close those no longer low: two statements, one transaction."""
     now = now or utcnow()
     db.session.rollback()
     begin_write()
+    dialect = sqlite if is_sqlite() else postgresql
     has_open = exists().where(StockAlert.product_id == Product.id, StockAlert.closed_at.is_(None))
-    missing = db.session.execute(
-        select(Product.id, Product.sku, Product.on_hand, Product.low_stock_threshold)
-        .where(_low_condition(), ~has_open)
-        .order_by(Product.id)
+    missing = select(
+        Product.id, literal(now, UTCDateTime), Product.on_hand, Product.low_stock_threshold, literal("check")
+    ).where(_low_condition(), ~has_open)
+    opened_ids = db.session.scalars(
+        dialect.insert(StockAlert)
+        .from_select(["product_id", "opened_at", "on_hand_at_open", "threshold_at_open", "opened_by"], missing)
+        .on_conflict_do_nothing(index_elements=["product_id"], index_where=StockAlert.closed_at.is_(None))
+        .returning(StockAlert.product_id)
     ).all()
-    opened = [
-        sku
-        for product_id, sku, on_hand, threshold in missing
-        if _open(product_id, on_hand, threshold, by="check", movement_id=None, now=now)
-    ]
-    restored = db.session.execute(
-        select(StockAlert.product_id, Product.sku, Product.on_hand)
-        .join(Product, Product.id == StockAlert.product_id)
-        .where(StockAlert.closed_at.is_(None), ~_low_condition())
-        .order_by(Product.id)
+    still_low = select(Product.id).where(_low_condition())
+    closed_ids = db.session.scalars(
+        update(StockAlert)
+        .where(StockAlert.closed_at.is_(None), StockAlert.product_id.not_in(still_low))
+        .values(
+            closed_at=now,
+            on_hand_at_close=select(Product.on_hand).where(Product.id == StockAlert.product_id).scalar_subquery(),
+        )
+        .returning(StockAlert.product_id)
+        .execution_options(synchronize_session=False)
     ).all()
-    closed = [sku for product_id, sku, on_hand in restored if _close(product_id, on_hand, movement_id=None, now=now)]
+    skus = dict(
+        db.session.execute(select(Product.id, Product.sku).where(Product.id.in_([*opened_ids, *closed_ids]))).all()
+    )
+    opened = sorted(skus[i] for i in opened_ids)
+    closed = sorted(skus[i] for i in closed_ids)
     if opened or closed:
         audit.record(
             "alerts.check",
@@ -163,10 +172,9 @@ def reconcile(now: datetime | None = None) -> tuple[list[str], list[str]]:
             target_id=None,
             summary=f"Low-stock check opened {len(opened)} and closed {len(closed)} alerts",
             actor_id=None,
-            after={"opened": opened, "closed": closed},
+            after={"opened": opened[:500], "closed": closed[:500]},
         )
     db.session.commit()
-    db.session.info.pop(PENDING_KEY, None)  # the notices are sent by the caller, below
     return opened, closed
 
 

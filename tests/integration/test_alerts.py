@@ -161,6 +161,17 @@ def test_lowering_the_threshold_to_the_stock_opens_an_alert_at_once(mail_app, sm
         assert not _alerts(product_id)[0].is_open  # nobody wants warnings for it any more
 
 
+def test_a_retired_product_stops_alerting(mail_app, smtp):
+    with mail_app.app_context():
+        product_id = _product(on_hand=10, threshold=5)
+        service.remove_stock(product_id, 8, user_id=None)
+        data = service.ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=5, active=False)
+        service.update_product(product_id, data, user_id=None)
+        assert not _alerts(product_id)[0].is_open  # nobody will restock a retired product
+        assert alerts.check().opened == []  # and the check agrees
+        assert len(_alerts(product_id)) == 1
+
+
 def test_two_checks_at_once_open_one_alert_and_send_one_email(mail_app, smtp, make_user):
     staff = make_user("staff")
     with mail_app.app_context():
