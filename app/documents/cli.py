@@ -1,4 +1,4 @@
-"""`flask documents …`: bulk import through the same pipeline, and counts per state."""
+"""`flask documents …`: bulk import through the same pipeline, counts per state, the trash and its purge."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.documents import service
+from app.documents import service, trash
 
-documents_cli = AppGroup("documents", help="Documents: bulk import and status.")
+PROGRESS_FROM = 20  # a progress bar for purges longer than this
+documents_cli = AppGroup("documents", help="Documents: bulk import, status, the trash and its purge.")
 
 
 def _files(paths: tuple[Path, ...]) -> list[Path]:
@@ -86,3 +87,47 @@ def sweep() -> None:
     """Re-send stuck documents now (the worker also does this every minute)."""
     result = service.sweep_stuck()
     click.echo(f"{len(result.requeued)} re-queued, {len(result.failed)} given up.")
+
+
+@documents_cli.command("trash")
+def list_trash() -> None:
+    """What is in the trash, newest first, and when each goes for good."""
+    from flask import current_app
+
+    from app.extensions import db
+
+    documents = db.session.scalars(trash.trash_query(trash.TrashFilter())).all()
+    for d in documents:
+        who = d.deleter.email if d.deleter else "the system"
+        due = "being removed" if d.purge_started_at else f"purge after {trash.purge_after(d):%Y-%m-%d %H:%M}"
+        click.echo(f"{d.id:>7}  {d.deleted_at:%Y-%m-%d %H:%M}  {who:<30}  {due:<28}  {d.size:>12,}  {d.filename}")
+    days = current_app.config["TRASH_DAYS"]
+    click.echo(f"{len(documents)} in the trash ({trash.trash_size():,} bytes); kept {days} days; times in UTC.")
+
+
+@documents_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def purge(dry_run: bool) -> None:
+    """Remove for good what has been in the trash longer than TRASH_DAYS (and finish interrupted purges)."""
+    if dry_run:
+        due = trash.due_for_purge()
+        for d in due:
+            click.echo(f"would remove {d.id:>7}  {d.size:>12,}  {d.filename}")
+        click.echo(
+            f"{len(due)} document(s) would be removed ({sum(d.size for d in due):,} bytes). Nothing was changed."
+        )
+        return
+    total = len(trash.due_for_purge())
+    if total > PROGRESS_FROM:
+        with click.progressbar(length=total, label=f"Purging {total} documents", file=sys.stderr, show_pos=True) as bar:
+            run = trash.purge_trash(progress=lambda done, _all: bar.update(done - bar.pos))
+    else:
+        run = trash.purge_trash()
+    for purged in run.purged:
+        click.echo(f"removed {purged.document_id:>7}  {purged.bytes_freed:>12,}  {purged.filename}")
+    click.echo(f"{run.documents} document(s) removed for good, {run.bytes_freed:,} bytes freed.")
+    if run.waiting:
+        click.echo(f"{len(run.waiting)} left for the next run (restored meanwhile, or a worker is reading them).")
+    if run.failed:
+        click.echo(f"{len(run.failed)} failed (see the log); the next run tries them again: {run.failed}", err=True)
+        sys.exit(1)

@@ -1,4 +1,4 @@
-"""The documents list's filter form (GET, no CSRF), and the choices the search form shares with it."""
+"""The documents list's and the trash's filter forms (GET, no CSRF), and the choices the search form shares."""
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
@@ -46,3 +46,15 @@ class DocumentFilterForm(FlaskForm):
         ],
         default="newest",
     )
+
+
+class TrashFilterForm(FlaskForm):
+    """The trash page's filters (GET, no CSRF); the "deleted by" choices are the people with something there."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("File name", validators=[Optional(), Length(max=100)])
+    deleted_by = SelectField("Deleted by", default="")
+    since = DateField("Deleted from", validators=[Optional()])
+    until = DateField("Deleted until", validators=[Optional()])

@@ -1,10 +1,14 @@
-"""The rules of documents: storing an upload once, the state machine, the sweeper.
+"""The rules of documents: storing an upload once, the state machine, the sweeper, trash and restore.
 
 States run `queued → processing → processed | failed`. Every transition is a
 conditional UPDATE (`… WHERE state = :expected`), so two workers can never both
 claim a document and a late duplicate task changes nothing. Enqueueing happens
 after the commit; if it fails (Redis down) the document is still `queued` and
 `sweep_stuck` hands it to a worker later. Nothing here reads `request`.
+
+Deleting moves a document to the trash (`deleted_at`); restoring takes it out
+again unless a purge has begun (`purge_started_at`). The purge itself, and the
+trash listing and retention, are in `app.documents.trash`.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.database import begin_write
 from app.db_types import utcnow
 from app.documents import extract
 from app.documents.models import ACTIVE_STATES, Document, DocumentEvent, DocumentState
-from app.documents.storage import BlobTooLarge, blob_store, thumbnail_path
+from app.documents.storage import BlobTooLarge, blob_store
 from app.errors import DomainError
 from app.extensions import db
 from app.ops import audit
@@ -56,6 +61,10 @@ class DocumentNotFound(DocumentError):
 
 class DocumentStateError(DocumentError):
     status_code = 409
+
+
+class BeingPurged(DocumentStateError):
+    """The document is being removed from the trash for good: it cannot come back, nor its bytes be taken in."""
 
 
 def safe_filename(raw: str | None) -> str:
@@ -108,10 +117,15 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         raise EmptyUpload(f"{name} is empty (0 bytes). Nothing was stored.")
 
     existing = db.session.scalar(select(Document).where(Document.sha256 == blob.sha256))
+    if existing is not None and existing.purge_started_at is not None:
+        _refuse_while_purging(existing, name)
     if existing is not None and existing.deleted_at is not None:
         return _restore(existing, name, user_id)
     if existing is not None:
         return _duplicate(existing, name, user_id)
+    if not store.exists(blob.sha256):
+        # A purge of the same bytes finished between our write and our look-up, and took the file with it.
+        blob = _store_again(stream, name, store)
     try:
         detected = extract.detect_type(blob.path)
     except extract.ExtractionError as error:  # not a kind we read, or broken beyond recognising
@@ -148,10 +162,49 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
     return Ingested(document, duplicate=False)
 
 
+def _refuse_while_purging(document: Document, name: str) -> None:
+    """Bytes of a document mid-purge: keep nothing (our copy may have re-created a removed file), finish it soon."""
+    blob_store().delete(document.sha256)
+    document_id = document.id
+    db.session.rollback()
+    from app.documents.tasks import finish_purge
+
+    try:  # an interrupted purge must not block these bytes until the daily run
+        finish_purge(document_id)
+    except Exception:
+        log.warning("could not enqueue the purge", extra={"document_id": document_id}, exc_info=True)
+    raise BeingPurged(
+        f"{name}: the same file is being removed from the trash for good; try again in a minute. Nothing was stored."
+    )
+
+
+def _store_again(stream: BinaryIO, name: str, store):
+    """Write the upload a second time (its first copy was removed by a purge that finished meanwhile)."""
+    try:
+        stream.seek(0)
+        return store.put(stream, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    except (OSError, ValueError, AttributeError):
+        raise BeingPurged(
+            f"{name}: the same file was just removed from the trash for good; upload it again. Nothing was stored."
+        ) from None
+
+
+def _untrash(document_id: int) -> bool:
+    """Clear the trash marks, unless a purge has begun (a conditional UPDATE: the purge's start is one too)."""
+    result = db.session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.deleted_at.is_not(None), Document.purge_started_at.is_(None))
+        .values(deleted_at=None, deleted_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
     """The bytes of a deleted document uploaded again: bring it back (its original is kept, or stored again)."""
-    document.deleted_at = None
-    document.deleted_by = None
+    begin_write()
+    if not _untrash(document.id):
+        _refuse_while_purging(document, name)
     _event(document.id, "restored", f"uploaded again as {name}", user_id)
     audit.record(
         "document.restore",
@@ -160,8 +213,9 @@ def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
         summary=f"Restored {document.filename} by uploading it again",
         actor_id=user_id,
     )
+    # A document purged before purges removed the row kept it without text: read it again.
     purged = document.text is None and document.state == DocumentState.PROCESSED.value and document.finished_at
-    if purged:  # its text went with the purge: read it again
+    if purged:
         document.state = DocumentState.QUEUED.value
         document.attempts = 0
     outbox.note_change(document.id)
@@ -173,18 +227,18 @@ def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
 
 
 def delete_document(document_id: int, *, user_id: int | None) -> Document:
-    """Take a document out of every list and search at once; its row and history stay (purge removes the file)."""
+    """Move a document to the trash: out of every list, review and search at once; restorable until purged."""
     document = get_document(document_id)
     if document.deleted_at is not None:
         raise DocumentStateError(f"{document.filename} was already deleted.")
     document.deleted_at = utcnow()
     document.deleted_by = user_id
-    _event(document.id, "deleted", None, user_id)
+    _event(document.id, "deleted", "moved to the trash", user_id)
     audit.record(
         "document.delete",
         target_type="document",
         target_id=document.id,
-        summary=f"Deleted {document.filename}",
+        summary=f"Moved {document.filename} to the trash",
         actor_id=user_id,
     )
     outbox.note_change(document.id, deleted=True)
@@ -193,29 +247,33 @@ def delete_document(document_id: int, *, user_id: int | None) -> Document:
     return document
 
 
-def purge_document(document_id: int, *, user_id: int | None) -> Document:
-    """Remove a deleted document's original, preview and text for good; the row remains as a record."""
+def restore_document(document_id: int, *, user_id: int | None) -> Document:
+    """Take a document out of the trash: back in the lists, review and search (refused once a purge has begun)."""
+    begin_write()
     document = get_document(document_id)
     if document.deleted_at is None:
-        raise DocumentStateError(f"{document.filename} must be deleted before it can be purged.")
-    document.text = None
-    document.text_sha256 = None
-    document.has_thumbnail = False
-    _event(document.id, "purged", "original, preview and text removed", user_id)
+        raise DocumentStateError(f"{document.filename} is not in the trash.")
+    gone = f"{document.filename} is being removed from the trash for good; it can no longer be restored."
+    if document.purge_started_at is not None:
+        raise BeingPurged(gone)
+    if not blob_store().exists(document.sha256):
+        raise DocumentStateError(
+            f"The file of {document.filename} was already removed; upload it again to bring the document back."
+        )
+    if not _untrash(document_id):  # a purge began between our read and our write
+        raise BeingPurged(gone)
+    _event(document_id, "restored", "from the trash", user_id)
     audit.record(
-        "document.purge",
+        "document.restore",
         target_type="document",
-        target_id=document.id,
-        summary=f"Purged {document.filename}",
+        target_id=document_id,
+        summary=f"Restored {document.filename} from the trash",
         actor_id=user_id,
     )
-    outbox.note_change(document.id, deleted=True)
+    outbox.note_change(document_id)
     db.session.commit()
-    # Files after the commit: a failed commit must not leave a row pointing at removed bytes.
-    blob_store().delete(document.sha256)
-    thumbnail_path(document.sha256).unlink(missing_ok=True)
     outbox.request_drain()
-    return document
+    return get_document(document_id)
 
 
 def _duplicate(existing: Document, name: str, user_id: int | None) -> Ingested:
@@ -240,13 +298,17 @@ def enqueue(document_id: int, delay: float | None = None) -> bool:
 
 
 def _transition(
-    document_id: int, source: DocumentState | tuple[DocumentState, ...], target: DocumentState, **values
+    document_id: int,
+    source: DocumentState | tuple[DocumentState, ...],
+    target: DocumentState,
+    *conditions: ColumnElement[bool],
+    **values,
 ) -> bool:
     sources = (source,) if isinstance(source, DocumentState) else source
     now = utcnow()
     result = db.session.execute(
         update(Document)
-        .where(Document.id == document_id, Document.state.in_([s.value for s in sources]))
+        .where(Document.id == document_id, Document.state.in_([s.value for s in sources]), *conditions)
         .values(state=target.value, state_changed_at=now, **values)
         .execution_options(synchronize_session=False)
     )
@@ -254,9 +316,14 @@ def _transition(
 
 
 def claim(document_id: int) -> bool:
-    """Take a queued document for processing; False when another worker has it or it is done."""
+    """Take a queued document for processing; False when another worker has it, it is done, or it is being purged."""
     claimed = _transition(
-        document_id, DocumentState.QUEUED, DocumentState.PROCESSING, processing_started_at=utcnow(), failure_reason=None
+        document_id,
+        DocumentState.QUEUED,
+        DocumentState.PROCESSING,
+        Document.purge_started_at.is_(None),  # a purge and a worker never hold the same document
+        processing_started_at=utcnow(),
+        failure_reason=None,
     )
     if claimed:
         _event(document_id, "processing")
@@ -348,7 +415,11 @@ def sweep_stuck(now=None) -> SweepResult:
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["STUCK_AFTER_SECONDS"])
     stuck = db.session.scalars(
-        select(Document).where(Document.state.in_([s.value for s in ACTIVE_STATES]), Document.state_changed_at < cutoff)
+        select(Document).where(
+            Document.state.in_([s.value for s in ACTIVE_STATES]),
+            Document.state_changed_at < cutoff,
+            Document.purge_started_at.is_(None),  # on its way out: no worker will take it
+        )
     ).all()
     requeued, failed = [], []
     for document in stuck:

@@ -1,4 +1,4 @@
-"""Background work for documents: process one, and sweep up the stuck ones. Thin: the rules are in service."""
+"""Background work for documents: process, sweep up the stuck ones, purge the trash. Thin: the rules are elsewhere."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from huey import crontab
 
 from app import pipeline
-from app.documents import extract, service
+from app.documents import extract, service, trash
 from app.queue import periodic_task, task
 
 log = logging.getLogger(__name__)
@@ -53,3 +53,23 @@ def sweep_stuck_documents() -> None:
     result = service.sweep_stuck()
     if result.requeued or result.failed:
         log.info("swept stuck documents", extra={"requeued": result.requeued, "failed": result.failed})
+
+
+@task()
+def finish_purge(document_id: int) -> None:
+    """Finish a purge that was interrupted (an upload of the same bytes asked for it)."""
+    trash.finish_purge(document_id)
+
+
+PURGE_SCHEDULE = crontab(hour=str(trash.PURGE_AT[0]), minute=str(trash.PURGE_AT[1]))  # UTC: the queue runs on UTC
+
+
+@periodic_task(PURGE_SCHEDULE)
+def purge_trash_daily() -> None:
+    """Once a day: move documents past RETAIN_DAYS to the trash (when set), then purge the trash past TRASH_DAYS."""
+    retained = trash.retain()
+    run = trash.purge_trash()
+    log.info(
+        "trash purged",
+        extra={"retained": retained, "purged": run.documents, "bytes_freed": run.bytes_freed, "failed": run.failed},
+    )

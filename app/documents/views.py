@@ -1,4 +1,4 @@
-"""Document pages: upload with live status, the list with counts, a document's page, downloads."""
+"""Document pages: upload with live status, the list with counts, a document's page, downloads, the trash."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import role_required
@@ -16,8 +16,8 @@ from app.auth.models import Role, User
 from app.classify import service as classify_service
 from app.classify.models import Category, Review
 from app.csvio import csv_response
-from app.documents import service
-from app.documents.forms import DocumentFilterForm
+from app.documents import service, trash
+from app.documents.forms import DocumentFilterForm, TrashFilterForm
 from app.documents.models import Document, DocumentEvent
 from app.documents.storage import blob_store, thumbnail_path
 from app.extensions import db
@@ -123,6 +123,7 @@ def index():
         kind_counts=service.kind_counts(),
         category_counts=classify_service.filed_counts(),
         waiting=classify_service.waiting_count(),
+        in_trash=trash.trash_count(),
     ), (400 if problem else 200)
 
 
@@ -238,6 +239,7 @@ def show(document_id: int):
         categories=active,
         reviews=reviews,
         similar=_similar(document),
+        purge_after=trash.purge_after(document),
     )
 
 
@@ -305,21 +307,142 @@ def retry(document_id: int):
     return redirect(url_for("documents.show", document_id=document_id), code=303)
 
 
+@bp.get("/documents/<int:document_id>/delete")
+@role_required(Role.STAFF)
+def confirm_delete(document_id: int):
+    """Ask before moving a document to the trash, saying what that means (a plain page: works without scripts)."""
+    document = service.get_document(document_id)
+    if document.deleted_at is not None:
+        flash(f"{document.filename} is already in the trash.", "success")
+        return redirect(url_for("documents.show", document_id=document_id), code=303)
+    return render_template(
+        "documents/confirm_delete.html", document=document, trash_days=current_app.config["TRASH_DAYS"]
+    )
+
+
 @bp.post("/documents/<int:document_id>/delete")
 @role_required(Role.STAFF)
 def delete(document_id: int):
-    """Take a document out of the lists and the search at once (admins can still see it, and purge it)."""
+    """Move a document to the trash: out of the lists, review and search at once; staff can restore it."""
     _require_confirmation()
     document = service.delete_document(document_id, user_id=current_user.id)
-    flash(f"{document.filename} was deleted. Uploading the same file again brings it back.", "success")
+    days = current_app.config["TRASH_DAYS"]
+    flash(
+        f"{document.filename} was moved to the trash. Staff can restore it from the trash for {days} days.", "success"
+    )
     return redirect(url_for("documents.index"), code=303)
+
+
+@bp.post("/documents/<int:document_id>/restore")
+@role_required(Role.STAFF)
+def restore(document_id: int):
+    """Take a document out of the trash: back in the lists, review and search."""
+    _require_confirmation()
+    document = service.restore_document(document_id, user_id=current_user.id)
+    flash(f"{document.filename} was restored: it is back in the lists and the search.", "success")
+    if request.form.get("back") == "trash":
+        return redirect(url_for("documents.trash_page"), code=303)
+    return redirect(url_for("documents.show", document_id=document_id), code=303)
+
+
+@bp.get("/documents/<int:document_id>/purge")
+@role_required(Role.ADMIN)
+def confirm_purge(document_id: int):
+    """Ask before removing a trashed document for good, listing everything that goes."""
+    document = service.get_document(document_id)
+    if document.deleted_at is None:
+        abort(409, description=f"{document.filename} must be in the trash before it can be removed for good.")
+    reviews = db.session.scalar(select(func.count(Review.id)).where(Review.document_id == document_id))
+    events = db.session.scalar(select(func.count(DocumentEvent.id)).where(DocumentEvent.document_id == document_id))
+    return render_template("documents/confirm_purge.html", document=document, reviews=reviews, events=events)
 
 
 @bp.post("/documents/<int:document_id>/purge")
 @role_required(Role.ADMIN)
 def purge(document_id: int):
-    """Remove a deleted document's file, preview and text for good."""
+    """Remove a trashed document for good now: its row, history, reviews, text, file, preview and index entry."""
     _require_confirmation()
-    document = service.purge_document(document_id, user_id=current_user.id)
-    flash(f"{document.filename} was purged: its file, preview and text are gone.", "success")
-    return redirect(url_for("documents.show", document_id=document_id), code=303)
+    purged = trash.purge_document(document_id, user_id=current_user.id)
+    flash(f"{purged.filename} was removed for good ({purged.bytes_freed:,} bytes freed).", "success")
+    return redirect(url_for("documents.trash_page"), code=303)
+
+
+TRASH_CSV_COLUMNS = [
+    "id",
+    "filename",
+    "kind",
+    "size",
+    "uploaded_at",
+    "uploaded_by",
+    "deleted_at",
+    "deleted_by",
+    "purge_after",
+    "being_removed",
+    "sha256",
+]
+
+
+def _trash_filters() -> tuple[TrashFilterForm, trash.TrashFilter, str | None]:
+    form = TrashFilterForm(formdata=request.args)
+    form.deleted_by.choices = [SelectChoice("", "Anyone"), SelectChoice("system", "The system (retention)")] + [
+        SelectChoice(str(user_id), email) for user_id, email in trash.deleters()
+    ]
+    if not form.validate():
+        problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
+        return form, trash.TrashFilter(), f"Some filters are not valid: {problems}"
+    who = form.deleted_by.data or ""
+    filters = trash.TrashFilter(
+        q=form.q.data or "",
+        deleted_by=int(who) if who.isdigit() else None,
+        system_only=who == "system",
+        since=form.since.data,
+        until=form.until.data,
+    )
+    return form, filters, None
+
+
+@bp.get("/documents/trash")
+def trash_page():
+    """What is in the trash, newest first: who deleted it, when, and when it goes for good; restore, remove now."""
+    form, filters, problem = _trash_filters()
+    query = trash.trash_query(filters)
+    page = None if problem else db.paginate(query, per_page=50, max_per_page=200, error_out=False)
+    return render_page(
+        "documents/trash.html",
+        "results",
+        filters=form,
+        page=page,
+        problem=problem,
+        count=trash.trash_count(),
+        size=trash.trash_size(),
+        trash_days=current_app.config["TRASH_DAYS"],
+        retain_days=current_app.config["RETAIN_DAYS"],
+        purge_at=f"{trash.PURGE_AT[0]:02d}:{trash.PURGE_AT[1]:02d} UTC",
+        purge_after=trash.purge_after,
+    ), (400 if problem else 200)
+
+
+@bp.get("/documents/trash.csv")
+def trash_csv():
+    """The trash as CSV, same filters as the page."""
+    _form, filters, problem = _trash_filters()
+    if problem:
+        abort(400, description=problem)
+
+    def rows():
+        for d in db.session.scalars(trash.trash_query(filters).execution_options(yield_per=500)):
+            yield (
+                d.id,
+                d.filename,
+                d.kind,
+                d.size,
+                d.uploaded_at,
+                d.uploader.email if d.uploader else "system",
+                d.deleted_at,
+                d.deleter.email if d.deleter else "system",
+                trash.purge_after(d),
+                d.purge_started_at is not None,
+                d.sha256,
+            )
+
+    return csv_response("trash.csv", TRASH_CSV_COLUMNS, rows())

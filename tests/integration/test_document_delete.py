@@ -1,4 +1,4 @@
-"""Deleting and purging documents: out of every list at once, the file gone on purge, back by uploading again."""
+"""Deleting and purging documents: out of every list at once, back by uploading again, gone for good on purge."""
 
 import io
 from pathlib import Path
@@ -35,7 +35,7 @@ def test_a_deleted_document_leaves_the_lists_and_counts_at_once(app, client, aut
 
     assert response.status_code == 303
     listing = client.get("/documents").get_data(as_text=True)
-    assert "drop.txt was deleted." in listing  # the message
+    assert "drop.txt was moved to the trash." in listing  # the message
     assert ">keep.txt</a>" in listing
     assert ">drop.txt</a>" not in listing
     assert "processed 1" in listing
@@ -66,7 +66,24 @@ def test_viewers_cannot_delete_and_only_admins_purge(app, client, auth, make_use
     assert _document(app, "a.txt").text == "Some letter"
 
 
-def test_purge_removes_the_file_preview_and_text_and_an_upload_brings_it_back(app, client, auth, tmp_path):
+def test_uploading_a_deleted_documents_bytes_again_restores_it(app, client, auth):
+    auth.login_as("staff")
+    _upload(client, "memo.txt", b"Memo about the spring order")
+    document = _document(app, "memo.txt")
+    client.post(f"/documents/{document.id}/delete")
+
+    back = _upload(client, "memo-again.txt", b"Memo about the spring order")
+
+    assert back.status_code == 201
+    restored = _document(app, "memo.txt")
+    assert restored.id == document.id
+    assert restored.deleted_at is None
+    with app.app_context():
+        assert search("spring").total == 1
+
+
+def test_purge_removes_the_document_for_good_and_the_same_bytes_make_a_new_one(app, client, auth, tmp_path):
+    """Since the trash (issue 10) a purge removes the row too; before, it kept the row without file and text."""
     auth.login_as("admin")
     scan = files.make_text_pdf(tmp_path / "invoice.pdf", ["Invoice 77", "Total due 120.00 EUR"])
     data = scan.read_bytes()
@@ -88,16 +105,17 @@ def test_purge_removes_the_file_preview_and_text_and_an_upload_brings_it_back(ap
     assert response.status_code == 303
     assert not blob.exists()
     assert not preview.exists()
-    purged = _document(app, "invoice.pdf")
-    assert purged.text is None
-    assert client.get(f"/documents/{document.id}/download").status_code == 410
+    assert _document(app, "invoice.pdf") is None  # the row, its text and history are gone
+    assert client.get(f"/documents/{document.id}").status_code == 404
+    assert client.get(f"/documents/{document.id}/download").status_code == 404
 
-    back = _upload(client, "invoice-again.pdf", data)
-    assert back.status_code == 201
-    restored = _document(app, "invoice.pdf")
-    assert restored.id == document.id
-    assert restored.deleted_at is None
-    assert restored.state == "processed"
-    assert "Invoice 77" in restored.text
+    again = _upload(client, "invoice-again.pdf", data)
+    assert again.status_code == 201  # new, not "already uploaded"
+    fresh = _document(app, "invoice-again.pdf")
+    assert fresh.deleted_at is None
+    assert fresh.state == "processed"  # read again from scratch
+    assert "Invoice 77" in fresh.text
     assert blob.exists()
-    assert "invoice.pdf" in client.get("/documents").get_data(as_text=True)
+    assert "invoice-again.pdf" in client.get("/documents").get_data(as_text=True)
+    with app.app_context():
+        assert search("invoice").total == 1
