@@ -33,6 +33,9 @@ class Document(db.Model):
     __table_args__ = (
         CheckConstraint("state IN ('queued', 'processing', 'processed', 'failed')", name="state_known"),
         Index("ix_documents_state_changed", "state", "state_changed_at"),
+        # SQLite would otherwise hand a purged document's id to the next upload; audit rows,
+        # links and the search outbox name documents by id. (PostgreSQL never reuses ids.)
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

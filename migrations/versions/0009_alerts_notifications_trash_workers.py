@@ -122,7 +122,15 @@ def upgrade():
         batch_op.create_index('ix_stock_alerts_unnotified', ['notified_at'], unique=False)
         batch_op.create_index('uq_stock_alerts_one_open', ['product_id'], unique=True, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
 
-    with op.batch_alter_table('documents', schema=None) as batch_op:
+    # On SQLite the table is rebuilt with AUTOINCREMENT, so the id of a purged document is never
+    # handed to a new one; PostgreSQL sequences never reuse ids, so it only gains the column there.
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    with op.batch_alter_table(
+        'documents',
+        schema=None,
+        recreate='always' if sqlite else 'auto',
+        table_kwargs={'sqlite_autoincrement': True} if sqlite else {},
+    ) as batch_op:
         batch_op.add_column(sa.Column('purge_started_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('users', schema=None) as batch_op:

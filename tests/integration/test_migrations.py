@@ -31,6 +31,8 @@ def empty_database(request, tmp_path, worker_suffix):
 
 
 def _differences(url: str) -> list:
+    import app.models  # noqa: F401  (every table in the metadata, whichever test ran first in this process)
+
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as connection:
