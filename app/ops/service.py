@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -87,20 +87,50 @@ def readiness() -> dict[str, str]:
     return results
 
 
-def worker_status(now: datetime | None = None) -> str:
-    """When a worker last said it was alive, in words."""
-    from app.ops.tasks import last_heartbeat
+@dataclass(frozen=True)
+class WorkerStatus:
+    """The workers in one line for the status card, and whether that line is good news."""
+
+    ok: bool
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def worker_status(now: datetime | None = None) -> WorkerStatus:
+    """How many consumers are alive, when one last beat, and who schedules periodic tasks, in words."""
+    from app.ops import workers
 
     try:
-        beat = last_heartbeat()
-    except Exception as error:  # the queue itself is down: the queue check says why
-        return f"unknown ({type(error).__name__})"
-    if not beat:
-        return "no heartbeat yet: is the worker running?"
-    seen = datetime.fromisoformat(str(beat["at"]))
-    seconds = int(((now or datetime.now(UTC)) - seen).total_seconds())
-    late = " (late: is the worker running?)" if seconds > 150 else ""
-    return f"last seen {seconds} s ago{late}"
+        summary = workers.worker_summary(now)
+    except Exception as error:  # the database is down: the database check says why
+        db.session.rollback()
+        return WorkerStatus(False, f"unknown ({type(error).__name__})")
+    if summary.last_seen_seconds is None:
+        return WorkerStatus(False, "no consumer has reported: is the worker running?")
+    seen = f"last seen {summary.last_seen_seconds} s ago"
+    if summary.running == 0:
+        return WorkerStatus(False, f"none running ({summary.stale} stale, {seen}): is the worker running?")
+    text = f"{summary.running} running, {seen}"
+    if summary.stale:
+        text += f", {summary.stale} stale"
+    if summary.schedulers == 1:
+        return WorkerStatus(True, text)
+    if summary.schedulers == 0:
+        return WorkerStatus(False, f"{text}; none schedules periodic tasks")
+    return WorkerStatus(False, f"{text}; {summary.schedulers} schedule periodic tasks, which would run twice")
+
+
+def workers_for_readyz() -> dict[str, object]:
+    """Consumer counts for /readyz: reported, never a reason to be unready."""
+    from app.ops import workers
+
+    try:
+        return workers.worker_summary().as_dict()
+    except Exception as error:  # the database check already fails the probe; this only reports
+        db.session.rollback()
+        return {"error": f"{type(error).__name__}"}
 
 
 def model_status() -> str:

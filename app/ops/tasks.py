@@ -1,42 +1,33 @@
-"""Background work that keeps an eye on the worker itself."""
+"""Background work that keeps an eye on the workers themselves.
+
+Importing this module also installs the consumer hooks (app.ops.consumer): each
+consumer's heartbeat, and the records of failed tasks and periodic runs.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 from datetime import UTC, datetime
 
 from flask import current_app
-from huey import crontab
 
 from app.extensions import db
-from app.queue import huey, periodic_task, task
-
-HEARTBEAT_KEY = "worker-heartbeat"
-
-
-def _beat() -> dict[str, object]:
-    beat = {
-        "at": datetime.now(UTC).isoformat(),
-        "pid": os.getpid(),
-        "database": db.engine.dialect.name,
-        "queue": current_app.config["QUEUE_NAME"],
-    }
-    huey.put(HEARTBEAT_KEY, beat)
-    return beat
+from app.ops import consumer, workers
+from app.queue import task
 
 
 @task()
 def record_heartbeat() -> dict[str, object]:
-    """Note that a worker is alive and which database and queue it serves (on demand)."""
-    return _beat()
-
-
-@periodic_task(crontab(minute="*"))
-def periodic_heartbeat() -> None:
-    """Every minute: note that a worker is alive, for the status card."""
-    _beat()
-
-
-def last_heartbeat() -> dict[str, object] | None:
-    """The most recent heartbeat any worker recorded, or None."""
-    return huey.get(HEARTBEAT_KEY, peek=True)
+    """Beat now for the consumer that runs this, and say which process, database and queue it serves."""
+    identity = consumer.current_identity()
+    if identity is not None:
+        workers.write_heartbeat(identity)
+    return {
+        "at": datetime.now(UTC).isoformat(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "consumer": identity.name if identity else None,
+        "database": db.engine.dialect.name,
+        "queue": current_app.config["QUEUE_NAME"],
+    }

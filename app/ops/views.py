@@ -1,4 +1,4 @@
-"""Health, readiness and the admin audit-log page."""
+"""Health, readiness, the admin audit-log page and the System page (workers, queue, periodic tasks)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from app.auth.access import public, role_required
 from app.auth.models import Role, User
 from app.csvio import csv_response
 from app.extensions import db
-from app.ops import service
+from app.ops import service, workers
 from app.ops.forms import AuditFilterForm
 from app.web import render_page
 
@@ -35,11 +35,40 @@ def readyz():
     from app.search.indexer import index_status
 
     response = jsonify(
-        status="ok" if ready else "unavailable", checks=checks, model=service.model_status(), search=index_status()
+        status="ok" if ready else "unavailable",
+        checks=checks,
+        model=service.model_status(),
+        search=index_status(),
+        # Reported like the model, never a reason to fail; not asked when the database is down (no second wait).
+        workers=service.workers_for_readyz() if checks["database"] == "ok" else {"error": "database unavailable"},
     )
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.app_template_filter("age")
+def age(seconds: float | None) -> str:
+    """A duration in the largest unit that keeps it readable: 45 s, 12 min, 3 h 5 min, 2 days."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
+    return f"{hours // 24} days"
+
+
+@bp.get("/admin/system")
+@role_required(Role.ADMIN)
+def system():
+    """Workers and their heartbeats, the queue, periodic tasks and recent failures (refreshes itself)."""
+    return render_page("ops/system.html", "system", overview=workers.system_overview())
 
 
 def _audit_filters() -> tuple[AuditFilterForm, service.AuditFilter, bool]:

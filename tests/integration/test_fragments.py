@@ -16,6 +16,7 @@ LISTS = [
     ("/alerts?q=x", '<section id="alert-results"'),
     ("/notifications?page=1", '<section id="notification-results"'),
     ("/notifications/bell", '<a href="/notifications" id="bell"'),
+    ("/admin/system", '<section id="system-status"'),
 ]
 
 

@@ -17,6 +17,8 @@ def test_readyz_lists_each_dependency(client):
     assert response.status_code == 200
     assert response.json["status"] == "ok"
     assert response.json["checks"] == {"database": "ok", "queue": "ok", "storage": "ok"}
+    # Workers are reported, not required: with no consumer running the web is still ready.
+    assert response.json["workers"] == {"running": 0, "stale": 0, "schedulers": 0}
 
 
 def test_readyz_reports_the_model_without_failing_for_it(app, client):
@@ -51,6 +53,7 @@ def test_readyz_is_503_naming_what_fails(tmp_path: Path):
     assert checks["database"].startswith("OperationalError")
     assert checks["queue"].startswith("ConnectionError")
     assert checks["storage"] == "ok"
+    assert response.json["workers"] == {"error": "database unavailable"}  # no counts without a database
 
 
 def test_readyz_reports_unwritable_storage(tmp_path: Path):

@@ -2,16 +2,19 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from app import create_app
 from app.config import config_for_tests
 from app.extensions import db
+from app.ops.service import worker_status
 from app.ops.tasks import record_heartbeat
 from app.queue import huey
 from tests.support import services
@@ -60,13 +63,23 @@ def test_consumer_runs_tasks_in_an_app_context(queue_settings):
         assert beat["pid"] != os.getpid()  # another process ran it...
         assert beat["database"] == "postgresql"  # ...with the app's database bound...
         assert beat["queue"] == queue_settings["QM_QUEUE_NAME"]  # ...and the app's settings.
+        # The task beat for its consumer: one row, named after the consumer's host and pid.
+        assert beat["consumer"] == f"{socket.gethostname()}:{consumer.pid}:{queue_settings['QM_QUEUE_NAME']}"
         with app.app_context():
-            from app.ops.service import worker_status
-
-            assert worker_status().startswith("last seen ")
+            status = worker_status()
+            assert status.ok, status.text  # it schedules periodic tasks (no -n): exactly one does
+            assert status.text.startswith("1 running, last seen ")
     finally:
         os.killpg(consumer.pid, signal.SIGINT)  # graceful: finish the running task, then stop
         output, _ = consumer.communicate(timeout=30)
+    try:
+        assert consumer.returncode == 0, output
+        with app.app_context():  # a clean stop takes the consumer off the list instead of leaving it stale
+            assert worker_status().text == "no consumer has reported: is the worker running?"
+    finally:
         with app.app_context():
+            db.session.remove()
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))  # its periodic runs, say
+            db.session.commit()
             db.engine.dispose()
-    assert consumer.returncode == 0, output

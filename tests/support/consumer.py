@@ -24,9 +24,14 @@ CONSUMER = str(Path(sys.executable).parent / "huey_consumer")
 
 
 class Consumer:
-    """A huey_consumer process without periodic tasks (`-n`), stopped with SIGINT (or killed) as a test says."""
+    """A huey_consumer process, stopped with SIGINT (or killed) as a test says.
 
-    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
+    By default it runs without periodic tasks (`-n`); `periodic=True` makes it schedule them.
+    """
+
+    def __init__(
+        self, env: dict[str, str], workers: int = 1, *, periodic: bool = False, worker_type: str = "thread"
+    ) -> None:
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "huey_consumer"),
@@ -34,8 +39,8 @@ class Consumer:
                 "-w",
                 str(workers),
                 "-k",
-                "thread",
-                "-n",
+                worker_type,
+                *([] if periodic else ["-n"]),
             ],
             cwd=ROOT,
             env=env,
@@ -43,6 +48,10 @@ class Consumer:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: the signals reach its threads' parent only
         )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     @property
     def running(self) -> bool:
@@ -91,8 +100,8 @@ def shared_setup(
         apps.append(app)
         return app
 
-    def start_consumer(workers: int = 1) -> Consumer:
-        consumer = Consumer(consumer_env, workers)
+    def start_consumer(workers: int = 1, *, periodic: bool = False, worker_type: str = "thread") -> Consumer:
+        consumer = Consumer(consumer_env, workers, periodic=periodic, worker_type=worker_type)
         consumers.append(consumer)
         return consumer
 
