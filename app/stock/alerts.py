@@ -237,6 +237,7 @@ def send_notices() -> list[str]:
         email_id = email.id
         for alert in alerts:
             alert.email_id = email_id
+    noticed = [alert.product.sku for alert in alerts]  # read before the commit expires them
     db.session.commit()
     if email_id is not None:
         from app.notify.tasks import deliver_email
@@ -245,7 +246,7 @@ def send_notices() -> list[str]:
             deliver_email(email_id)
         except Exception:  # the queue is down: the periodic delivery sends it
             log.warning("email not enqueued; the periodic delivery will send it", exc_info=True)
-    return [alert.product.sku for alert in alerts]
+    return noticed
 
 
 def _email_content(alerts: list[StockAlert]) -> dict[str, str]:
