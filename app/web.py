@@ -25,6 +25,12 @@ def render_page(template: str, block: str | None = None, **context: Any) -> str:
     return render_template(template, **context)
 
 
+def invalid_filters(form: Any) -> str:
+    """What is wrong with a list page's filters, in one sentence naming each field by its label."""
+    problems = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return f"Some filters are not valid: {problems}"
+
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",

@@ -26,7 +26,7 @@ from app.classify.models import Category
 from app.classify.review_queue import QueueFilter
 from app.documents.models import Document
 from app.extensions import db
-from app.web import is_htmx, render_page
+from app.web import invalid_filters, is_htmx, render_page
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -47,8 +47,7 @@ def _filters() -> tuple[ReviewFilterForm, QueueFilter, str | None]:
     ).all()
     form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(str(i), e) for i, e in uploaders]
     if not form.validate():
-        problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
-        return form, QueueFilter(), f"Some filters are not valid: {problems}"
+        return form, QueueFilter(), invalid_filters(form)
     filters = QueueFilter(
         category_id=int(form.category.data) if (form.category.data or "").isdigit() else None,
         uploader_id=int(form.uploader.data) if (form.uploader.data or "").isdigit() else None,

@@ -22,7 +22,7 @@ from app.documents.models import Document, DocumentEvent
 from app.documents.storage import blob_store, thumbnail_path
 from app.extensions import db
 from app.querying import contains, within_dates
-from app.web import is_htmx, render_page
+from app.web import invalid_filters, is_htmx, render_page
 
 bp = Blueprint("documents", __name__)
 
@@ -91,8 +91,7 @@ def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
     names = db.session.execute(select(Category.id, Category.name).order_by(Category.active.desc(), Category.name)).all()
     form.category.choices = [SelectChoice("", "Any")] + [SelectChoice(str(i), n) for i, n in names]
     if not form.validate():
-        problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
-        return form, DocumentFilter(), f"Some filters are not valid: {problems}"
+        return form, DocumentFilter(), invalid_filters(form)
     uploader = form.uploader.data
     filters = DocumentFilter(
         state=form.state.data or None,
@@ -388,8 +387,7 @@ def _trash_filters() -> tuple[TrashFilterForm, trash.TrashFilter, str | None]:
         SelectChoice(str(user_id), email) for user_id, email in trash.deleters()
     ]
     if not form.validate():
-        problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
-        return form, trash.TrashFilter(), f"Some filters are not valid: {problems}"
+        return form, trash.TrashFilter(), invalid_filters(form)
     who = form.deleted_by.data or ""
     filters = trash.TrashFilter(
         q=form.q.data or "",

@@ -16,7 +16,7 @@ from app.documents.models import Document
 from app.extensions import db
 from app.search import service
 from app.search.forms import SearchForm
-from app.web import render_page
+from app.web import invalid_filters, render_page
 
 bp = Blueprint("search", __name__)
 
@@ -63,8 +63,7 @@ def _form() -> tuple[SearchForm, dict, str | None]:
     ).all()
     form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(e, e) for _, e in uploaders]
     if not form.validate():
-        problems = "; ".join(f"{form[n].label.text}: {' '.join(e)}" for n, e in form.errors.items())
-        return form, {}, f"Some filters are not valid: {problems}"
+        return form, {}, invalid_filters(form)
     filters = {
         "category": form.category.data or None,
         "state": form.state.data or None,

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.notify import service as notify
 from app.stock import alerts
 from app.stock.forms import AlertFilterForm
-from app.web import is_htmx, render_page
+from app.web import invalid_filters, is_htmx, render_page
 
 bp = Blueprint("alerts", __name__)
 
@@ -88,11 +88,7 @@ def export():
     """The alerts matching the page's filters, as CSV."""
     form, filters, valid = _filters()
     if not valid:
-        abort(
-            400,
-            description="Some filters are not valid: "
-            + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
-        )
+        abort(400, description=invalid_filters(form))
 
     def rows():
         for a in db.session.scalars(alerts.alert_query(filters).execution_options(yield_per=500)):

@@ -16,7 +16,7 @@ from app.stock import queries, service
 from app.stock.errors import StockError
 from app.stock.forms import OrderFilterForm, OrderForm
 from app.stock.models import Product
-from app.web import render_page
+from app.web import invalid_filters, render_page
 
 bp = Blueprint("orders", __name__)  # routes spell out /orders so the list can have /orders.csv
 
@@ -29,8 +29,7 @@ def _order_filters() -> tuple[OrderFilterForm, queries.OrderFilter, str | None]:
         return (
             form,
             queries.OrderFilter(),
-            "Some filters are not valid: "
-            + "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()),
+            invalid_filters(form),
         )
     return (
         form,

@@ -20,7 +20,7 @@ from app.stock import importer, queries, service
 from app.stock.errors import InvalidProduct, ProductNotFound, StockError
 from app.stock.forms import AdjustForm, CountForm, ImportForm, LedgerFilterForm, ProductFilterForm, ProductForm
 from app.stock.models import REASON_LABELS, Product, Reason
-from app.web import is_htmx, render_page
+from app.web import invalid_filters, is_htmx, render_page
 
 bp = Blueprint("stock", __name__)  # routes spell out /stock so the list can have /stock.csv
 
@@ -82,11 +82,7 @@ def products_csv():
     """The product list with on-hand, same filters as the page; it imports back cleanly."""
     form, filters, valid = _product_filters()
     if not valid:
-        abort(
-            400,
-            description="Some filters are not valid: "
-            + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
-        )
+        abort(400, description=invalid_filters(form))
 
     def rows():
         for p in db.session.scalars(queries.product_query(filters).execution_options(yield_per=1000)):
@@ -330,8 +326,7 @@ def _ledger_filters() -> tuple[LedgerFilterForm, queries.LedgerFilter, str | Non
         return (
             form,
             queries.LedgerFilter(),
-            "Some filters are not valid: "
-            + "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()),
+            invalid_filters(form),
         )
     product_id = None
     if form.sku.data:
