@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint format migrate bench browser clean-venv
+.PHONY: run stack test lint format migrate bench browser system-tools clean-venv
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,13 @@ run: $(VENV)/.train-installed
 	@# honcho gives the first process PORT=--port, so gunicorn binds where we said.
 	exec $(BIN)/honcho start --procfile Procfile --port $${PORT:-8000}
 
-## test: install test tools and Chromium if missing, check PostgreSQL and Redis, run every test
-test: $(VENV)/.dev-installed browser
+## stack: the production shape on this machine: nginx (TLS, 127.0.0.1:8443) -> gunicorn, two Huey consumers,
+## on DATABASE_URL / REDIS_URL (default: the local PostgreSQL and Redis); Ctrl-C stops all of it
+stack: $(VENV)/.runtime-installed system-tools
+	$(BIN)/python tools/stack.py
+
+## test: install test tools, Chromium, nginx and docker-compose if missing, check PostgreSQL and Redis, run every test
+test: $(VENV)/.dev-installed browser system-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## browser: Debian's Chromium for the end-to-end tests (Playwright cannot download its own here)
@@ -44,6 +49,18 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests..."; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## system-tools: Debian's nginx (the TLS proxy of `make stack` and its test) and docker-compose (validates the compose file)
+system-tools:
+	@missing=""; \
+	  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	  command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	  command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing Debian's$$missing..."; \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
