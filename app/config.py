@@ -128,6 +128,8 @@ class Settings:
     trash_days: int
     retain_days: int
     heartbeat_seconds: int
+    trusted_hosts: tuple[str, ...]
+    metrics_token: str | None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -189,6 +191,8 @@ class Settings:
             trash_days=_int(environ, "QM_TRASH_DAYS", 30, minimum=0),
             retain_days=_int(environ, "QM_RETAIN_DAYS", 0, minimum=0),
             heartbeat_seconds=_int(environ, "QM_HEARTBEAT_SECONDS", 30, minimum=1),
+            trusted_hosts=tuple(h.strip() for h in environ.get("QM_TRUSTED_HOSTS", "").split(",") if h.strip()),
+            metrics_token=environ.get("QM_METRICS_TOKEN") or None,
         )
 
     def __post_init__(self) -> None:
@@ -250,6 +254,9 @@ class Settings:
             "TRASH_DAYS": self.trash_days,
             "RETAIN_DAYS": self.retain_days,
             "HEARTBEAT_SECONDS": self.heartbeat_seconds,
+            # Host names this instance answers to (Flask refuses others with 400); empty = any.
+            "TRUSTED_HOSTS": list(self.trusted_hosts) or None,
+            "METRICS_TOKEN": self.metrics_token,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,
