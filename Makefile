@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run stack test lint format migrate bench browser system-tools clean-venv
+.PHONY: run stack load test lint format migrate bench browser system-tools clean-venv
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,17 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# locust (the load benchmark) lives in its own venv: its pins differ from the app's.
+.venv-bench/.installed: requirements-bench.txt
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+## load: locust through nginx TLS against `make stack`'s shape (bench/load.py starts its own stack)
+load: $(VENV)/.dev-installed .venv-bench/.installed system-tools
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
 
 ## bench: print performance figures (stock needs PostgreSQL: BENCH_DATABASE_URL; BENCH_ARGS=--quick for a short run)
 bench: $(VENV)/.dev-installed

@@ -39,9 +39,11 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app import database, models  # noqa: F401  (SQLite settings; every table registered for migrations)
     from app.auth import access
     from app.ops import logging as ops_logging
+    from app.ops import metrics as ops_metrics
     from app.web import init_app as init_web
 
     ops_logging.init_app(app)
+    ops_metrics.init_app(app)
     access.init_app(app)
     init_web(app)
 
@@ -80,6 +82,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.classify.cli import categories_cli
     from app.classify.model_cli import model_cli
     from app.documents.cli import documents_cli
+    from app.ops.backup_cli import backup_cli
     from app.search.cli import search_cli
     from app.stock.alert_cli import alerts_cli
     from app.stock.cli import stock_cli
@@ -91,6 +94,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.cli.add_command(model_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(alerts_cli)
+    app.cli.add_command(backup_cli)
 
     from app.classify import tasks as classify_tasks  # noqa: F401  (task modules register on import)
     from app.documents import tasks as document_tasks  # noqa: F401

@@ -3,7 +3,7 @@
 This is the one place that chains documents to later stages: classification
 (here now) and search indexing join by appending a step to `STEPS`, not by
 editing the task. A step gets the `Work` and adds to it (document columns it
-sets go in `work.fields`); `run` times every step, and the task stores the
+sets go in `work.fields`); `run` times every step (also for /metrics, with its errors), and the task stores the
 result in one transaction.
 """
 
@@ -21,6 +21,7 @@ from app.classify import service as classify_service
 from app.documents import extract
 from app.documents.models import Document
 from app.documents.storage import blob_store, thumbnail_path
+from app.ops import metrics
 
 
 @dataclass
@@ -91,6 +92,12 @@ def run(document: Document) -> Work:
     )
     for name, step in STEPS:
         started = time.perf_counter()
-        step(work)
-        work.timings[name] = round((time.perf_counter() - started) * 1000)
+        try:
+            step(work)
+        except Exception as error:
+            metrics.count_step_error(name, error)
+            raise
+        elapsed = time.perf_counter() - started
+        metrics.observe_step(name, elapsed)
+        work.timings[name] = round(elapsed * 1000)
     return work

@@ -2,11 +2,15 @@
 
 A view renders the full page for a normal request and only a named block of
 the same template for an htmx request (template fragments), so one URL and
-one template serve both.
+one template serve both. Static URLs carry a content hash (?v=...), so nginx
+may let browsers cache them for a year.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 from typing import Any
 
 from flask import Flask, Response, has_request_context, render_template, request
@@ -45,6 +49,27 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+@functools.cache
+def _file_version(path: str, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+def static_version(static_folder: str | None, filename: str) -> str | None:
+    """A short content hash for a static file, so nginx may cache its URL for a year (a new file gets a new URL)."""
+    if not static_folder:
+        return None
+    path = os.path.join(static_folder, filename)
+    try:
+        mtime_ns = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    return _file_version(path, mtime_ns)
+
+
 def init_app(app: Flask) -> None:
     """Security headers on every response, and the template helpers."""
 
@@ -60,6 +85,13 @@ def init_app(app: Flask) -> None:
             headers.add("Vary", "HX-Request")
             headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.url_defaults
+    def _version_static_urls(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(app.static_folder, values["filename"])
+            if version:
+                values["v"] = version
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:

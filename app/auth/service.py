@@ -17,7 +17,7 @@ from app.auth.models import Role, User
 from app.db_types import utcnow
 from app.errors import DomainError
 from app.extensions import db
-from app.ops import audit
+from app.ops import audit, metrics
 
 MIN_PASSWORD_LENGTH = 10
 # Checked when the email is unknown, so a wrong address costs the same time as
@@ -231,6 +231,7 @@ def authenticate(email: str, password: str) -> SignIn:
         user = db.session.scalar(select(User).where(User.email == normalized))
     password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not password_ok or not user.active:
+        metrics.count_login_failure()
         audit.record(
             "auth.login_failed",
             target_type="user",

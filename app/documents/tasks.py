@@ -8,6 +8,7 @@ from huey import crontab
 
 from app import pipeline
 from app.documents import extract, service, trash
+from app.ops import context, metrics
 from app.queue import periodic_task, task
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ def _retry_later(document_id: int, reason: str) -> None:
 @task()
 def process_document(document_id: int) -> str:
     """Read one document. Safe to run twice: only the worker that claims it does the work."""
+    with context.extended(document_id=document_id):  # every log line of this run names the document
+        outcome = _process(document_id)
+    if outcome != "not claimed":
+        metrics.count_document(outcome)
+    return outcome
+
+
+def _process(document_id: int) -> str:
     if not service.claim(document_id):
         return "not claimed"
     document = service.get_document(document_id)
@@ -44,6 +53,7 @@ def process_document(document_id: int) -> str:
         return "retry"
     timings = {**(document.timings or {}), **work.timings}  # the upload's store time, then each step's
     service.finish(document_id, work.extraction, timings, work.has_thumbnail, work.fields)
+    log.info("document processed", extra={"timings_ms": work.timings})
     return "processed"
 
 

@@ -1,34 +1,63 @@
-"""JSON log lines with a request id, and the access log written per request.
+"""JSON log lines with a request id (and the user and document where they apply), and the access log.
 
 Each line is one JSON object (python-json-logger) with `request_id` taken from
 the work context, so a person can follow one request or task through web and
 worker logs. The id comes from the `X-Request-ID` header when a proxy sent a
-sane one and is echoed back in the response.
+sane one and is echoed back in the response; a task's lines carry the task's
+id instead. `user_id` is added when someone is signed in, `document_id` when
+the request or task is about one document. What is logged is ids, paths
+without query strings, counts and durations: never form fields, passwords,
+tokens or a document's text.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import inspect
 
 from app.ops import context
+from app.queue import huey
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 access_log = logging.getLogger("quartermaster.access")
+TASK_HOOK = "quartermaster-log-context"
+
+
+def _signed_in_user_id() -> int | None:
+    """The id of the user this request already loaded, without loading one (no query from inside logging)."""
+    if not has_request_context():
+        return None
+    user = g.get("_login_user")  # where Flask-Login keeps the user once something asked for it
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        identity = inspect(user).identity  # the primary key, even when the row's attributes are expired
+    except Exception:
+        return None
+    return identity[0] if identity else None
 
 
 class ContextFilter(logging.Filter):
-    """Stamp each record with the current request id."""
+    """Stamp each record with the current request id, and the user and document when known."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = context.current().request_id
+        work = context.current()
+        record.request_id = work.request_id
+        if getattr(record, "user_id", None) is None:
+            user_id = work.user_id if work.user_id is not None else _signed_in_user_id()
+            if user_id is not None:
+                record.user_id = user_id
+        if getattr(record, "document_id", None) is None and work.document_id is not None:
+            record.document_id = work.document_id
         return True
 
 
@@ -55,6 +84,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
+def _json_root_handler() -> logging.Handler | None:
+    return next((h for h in logging.getLogger().handlers if getattr(h, "_qm_json", False)), None)
+
+
 def request_id_from(header: str | None) -> str:
     if header and _REQUEST_ID.match(header):
         return header
@@ -69,7 +102,14 @@ def init_app(app: Flask) -> None:
     def _bind_context() -> None:
         g.started = time.perf_counter()
         g.request_id = request_id_from(request.headers.get("X-Request-ID"))
-        g.context_token = context.bind(context.WorkContext(request_id=g.request_id, ip=request.remote_addr))
+        document_id = (request.view_args or {}).get("document_id")
+        g.context_token = context.bind(
+            context.WorkContext(
+                request_id=g.request_id,
+                ip=request.remote_addr,
+                document_id=document_id if isinstance(document_id, int) else None,
+            )
+        )
 
     @app.after_request
     def _log_access(response):
@@ -88,6 +128,29 @@ def init_app(app: Flask) -> None:
                 },
             )
         return response
+
+    @huey.on_startup(TASK_HOOK)
+    def _one_log_format() -> None:
+        # huey_consumer gives the "huey" logger a plain-text stderr handler of its own; its records also reach
+        # our JSON handler on the root logger, so every consumer line would be written twice, once not as JSON.
+        # A --logfile handler (a FileHandler) is the operator's choice and stays.
+        consumer_log = logging.getLogger("huey")
+        for handler in list(consumer_log.handlers):
+            if type(handler) is logging.StreamHandler and _json_root_handler() is not None:
+                consumer_log.removeHandler(handler)
+
+    @huey.pre_execute(TASK_HOOK)
+    def _bind_task_context(task) -> None:
+        # A task's lines carry its own id; its document (when it has one) is added by the task itself.
+        task._qm_context_token = context.bind(context.WorkContext(request_id=str(task.id)[:64]))
+
+    @huey.post_execute(TASK_HOOK)
+    def _unbind_task_context(task, _value, _error) -> None:
+        token = getattr(task, "_qm_context_token", None)
+        if token is not None:
+            del task._qm_context_token
+            with contextlib.suppress(ValueError):  # bound in another thread's context: nothing to undo here
+                context.reset(token)
 
     @app.teardown_request
     def _unbind_context(_error: BaseException | None) -> None:

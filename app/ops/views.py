@@ -1,8 +1,8 @@
-"""Health, readiness, the admin audit-log page and the System page (workers, queue, periodic tasks)."""
+"""Health, readiness, /metrics, the admin audit-log page and the System page (workers, queue, periodic tasks)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -10,6 +10,7 @@ from app.auth.access import public, role_required
 from app.auth.models import Role, User
 from app.csvio import csv_response
 from app.extensions import db
+from app.ops import metrics as ops_metrics
 from app.ops import service, workers
 from app.ops.forms import AuditFilterForm
 from app.web import render_page
@@ -45,6 +46,16 @@ def readyz():
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/metrics")
+@public
+def metrics():
+    """Prometheus figures, for readers inside the deployment or holding the token (checked here, not by sign-in)."""
+    if not ops_metrics.may_read(request):
+        abort(403, description="Metrics are read from inside the deployment, or with the metrics token.")
+    body, content_type = ops_metrics.render()
+    return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
 
 
 @bp.app_template_filter("age")

@@ -9,7 +9,9 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 
 from app.auth.access import is_public_endpoint
 
-PUBLIC = {"auth.login", "ops.healthz", "ops.readyz", "static"}
+# /metrics is public only for the sign-in guard: it checks its readers itself (inside the deployment or
+# the metrics token), because Prometheus scrapes without a session (tests/integration/test_metrics.py).
+PUBLIC = {"auth.login", "ops.healthz", "ops.metrics", "ops.readyz", "static"}
 
 
 def _url_for_rule(app, rule) -> str:
@@ -70,5 +72,6 @@ def test_public_routes_answer_without_a_session(client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     assert client.get("/login").status_code == 200
+    assert client.get("/metrics").status_code == 200  # the test client connects from 127.0.0.1
     with client.get("/static/css/app.css") as static:
         assert static.status_code == 200
