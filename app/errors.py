@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, has_request_context, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -53,6 +54,9 @@ DEFAULT_MESSAGES = {
 def render_error(status: int, message: str):
     """The error as a full page, or as a message fragment for htmx."""
     title = TITLES.get(status, "Error")
+    if has_request_context() and request_ctx.url_adapter is None:
+        # The Host is not one this instance answers to (TRUSTED_HOSTS): no URL can be built, so no page.
+        return f"{title}: {message}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
     if is_htmx():
         body = render_template("errors/_message.html", status=status, title=title, message=message)
         return body, status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}

@@ -59,3 +59,12 @@ def test_500_page_hides_the_details_and_logs_them(tmp_path: Path, caplog):
     assert "Something went wrong on our side" in body
     assert "secret internal detail" not in body
     assert any("secret internal detail" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+def test_an_unknown_host_gets_a_400_not_a_500(tmp_path: Path):
+    config = config_for_tests(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", TRUSTED_HOSTS=["qm.example.com"])
+    client = create_app(config).test_client()
+    response = client.get("/healthz", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "not trusted" in response.get_data(as_text=True)
+    assert client.get("/healthz", headers={"Host": "qm.example.com"}).status_code == 200
