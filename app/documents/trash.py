@@ -240,17 +240,7 @@ def purge_document(document_id: int, *, user_id: int | None) -> Purged:
         raise DocumentStateError(f"{document.filename} is being read by a worker right now; try again in a minute.")
     filename, sha256 = document.filename, document.sha256
 
-    def record(purged: Purged) -> None:
-        audit.record(
-            "document.purge",
-            target_type="document",
-            target_id=purged.document_id,
-            summary=f"Removed {filename} from the trash for good",
-            actor_id=user_id,
-            after={"documents": 1, "bytes_freed": purged.bytes_freed},
-        )
-
-    purged = _purge_one(document_id, utcnow(), record=record)
+    purged = _purge_one(document_id, utcnow(), record=_audit_single("Removed {} from the trash for good", user_id))
     outbox.request_drain()
     if purged is not None:
         return purged
@@ -260,19 +250,25 @@ def purge_document(document_id: int, *, user_id: int | None) -> Purged:
     raise DocumentStateError(f"{filename} was restored or taken by a worker a moment ago; look at it again.")
 
 
-def finish_purge(document_id: int) -> Purged | None:
-    """Finish a purge that was started and interrupted (never starts one)."""
+def _audit_single(summary: str, actor_id: int | None):
+    """The audit row of a one-document purge (in its final transaction); `summary` takes the file name."""
 
     def record(purged: Purged) -> None:
         audit.record(
             "document.purge",
             target_type="document",
             target_id=purged.document_id,
-            summary=f"Finished removing {purged.filename} from the trash (an interrupted purge)",
-            actor_id=None,
+            summary=summary.format(purged.filename),
+            actor_id=actor_id,
             after={"documents": 1, "bytes_freed": purged.bytes_freed},
         )
 
+    return record
+
+
+def finish_purge(document_id: int) -> Purged | None:
+    """Finish a purge that was started and interrupted (never starts one)."""
+    record = _audit_single("Finished removing {} from the trash (an interrupted purge)", None)
     purged = _purge_one(document_id, utcnow(), start=False, record=record)
     outbox.request_drain()
     return purged
