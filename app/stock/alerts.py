@@ -49,11 +49,18 @@ class AlertStateError(DomainError):
 # ---------------------------------------------------------------- opening and closing
 
 
+def _insert_unless_open():
+    """An INSERT of alerts that skips a product which already has an open one (the partial unique index)."""
+    dialect = sqlite if is_sqlite() else postgresql
+    return dialect.insert(StockAlert).on_conflict_do_nothing(
+        index_elements=["product_id"], index_where=StockAlert.closed_at.is_(None)
+    )
+
+
 def _open(product_id: int, on_hand: int, threshold: int, *, by: str, movement_id: int | None, now: datetime) -> bool:
     """Insert the open alert unless the product has one; True when this call opened it."""
-    dialect = sqlite if is_sqlite() else postgresql
     statement = (
-        dialect.insert(StockAlert)
+        _insert_unless_open()
         .values(
             product_id=product_id,
             opened_at=now,
@@ -62,7 +69,6 @@ def _open(product_id: int, on_hand: int, threshold: int, *, by: str, movement_id
             opened_by=by,
             opening_movement_id=movement_id,
         )
-        .on_conflict_do_nothing(index_elements=["product_id"], index_where=StockAlert.closed_at.is_(None))
         .returning(StockAlert.id)
     )
     opened = db.session.execute(statement).scalar_one_or_none() is not None
@@ -138,15 +144,13 @@ def reconcile(now: datetime | None = None) -> tuple[list[str], list[str]]:
     now = now or utcnow()
     db.session.rollback()
     begin_write()
-    dialect = sqlite if is_sqlite() else postgresql
     has_open = exists().where(StockAlert.product_id == Product.id, StockAlert.closed_at.is_(None))
     missing = select(
         Product.id, literal(now, UTCDateTime), Product.on_hand, Product.low_stock_threshold, literal("check")
     ).where(_low_condition(), ~has_open)
     opened_ids = db.session.scalars(
-        dialect.insert(StockAlert)
+        _insert_unless_open()
         .from_select(["product_id", "opened_at", "on_hand_at_open", "threshold_at_open", "opened_by"], missing)
-        .on_conflict_do_nothing(index_elements=["product_id"], index_where=StockAlert.closed_at.is_(None))
         .returning(StockAlert.product_id)
     ).all()
     still_low = select(Product.id).where(_low_condition())
