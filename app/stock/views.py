@@ -18,7 +18,15 @@ from app.csvio import csv_response
 from app.extensions import db
 from app.stock import importer, queries, service
 from app.stock.errors import InvalidProduct, ProductNotFound, StockError
-from app.stock.forms import AdjustForm, CountForm, ImportForm, LedgerFilterForm, ProductFilterForm, ProductForm
+from app.stock.forms import (
+    CHANGE_REASONS,
+    AdjustForm,
+    CountForm,
+    ImportForm,
+    LedgerFilterForm,
+    ProductFilterForm,
+    ProductForm,
+)
 from app.stock.models import REASON_LABELS, Product, Reason
 from app.web import invalid_filters, is_htmx, render_page
 
@@ -30,7 +38,12 @@ LEDGER_COLUMNS = ["time", "sku", "product", "change", "reason", "balance_after",
 
 @bp.app_context_processor
 def _stock_helpers():
-    return {"reason_label": lambda value: REASON_LABELS.get(Reason(value), value) if value else ""}
+    return {
+        "reason_label": lambda value: REASON_LABELS.get(Reason(value), value) if value else "",
+        # What the product list draws its "+24" forms from (see stock/products.html's product_row).
+        "change_reasons": CHANGE_REASONS,
+        "new_idempotency_key": service.new_idempotency_key,
+    }
 
 
 def adjust_form(product: Product, data=None) -> AdjustForm:
@@ -72,7 +85,7 @@ def products():
     form, filters, valid = _product_filters()
     page = db.paginate(queries.product_query(filters), per_page=50, max_per_page=200, error_out=False)
     return (
-        render_page("stock/products.html", "results", filters=form, page=page, valid=valid, adjust_form=adjust_form),
+        render_page("stock/products.html", "results", filters=form, page=page, valid=valid),
         200 if valid else 400,
     )
 

@@ -210,6 +210,28 @@ def test_operator_endpoints_are_internal_only(stack: Stack):
     assert plain(stack.web_port, "/readyz").status == 200  # gunicorn itself, on the internal network
 
 
+def _login_page_views(stack: Stack) -> float:
+    """What Prometheus, scraping gunicorn on the internal network, reads for GET /login answered 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        text = response.read().decode()
+    finally:
+        conn.close()
+    assert response.status == 200
+    pattern = r'^quartermaster_http_requests_total\{(?=[^}]*endpoint="auth\.login")(?=[^}]*method="GET")(?=[^}]*status="200")[^}]*\} (\S+)$'
+    return sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
+
+
+def test_metrics_from_inside_count_the_requests_just_made(stack: Stack):
+    before = _login_page_views(stack)
+    for _ in range(5):  # through nginx; gunicorn's two workers share one count
+        response, _ = fetch(stack, "/login")
+        assert response.status == 200
+    assert _login_page_views(stack) == before + 5
+
+
 def test_static_files_are_versioned_and_cached_for_a_year(stack: Stack):
     _, page = fetch(stack, "/login")
     href = re.search(rb'href="(/static/css/app\.css\?v=([0-9a-f]{12}))"', page)
