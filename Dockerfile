@@ -53,6 +53,12 @@ RUN groupadd --system --gid 10001 quartermaster \
  && chown quartermaster:quartermaster /data
 WORKDIR /srv/quartermaster
 ENV QM_ENV=production DATA_DIR=/data
+# prometheus-client's files, per container rather than on the shared /data volume: pids restart at 1 in
+# every container, so two containers' processes would write the same files. It must exist before any
+# process imports the app (`flask` commands too, e.g. the migrate service). The web's gunicorn workers
+# add theirs up in /metrics; a worker container's processes add theirs up on QM_WORKER_METRICS_PORT.
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+RUN install -d -o quartermaster -g quartermaster /tmp/prometheus
 
 FROM runtime AS web-deps
 COPY requirements.txt requirements-train.txt /tmp/requirements/
@@ -67,11 +73,6 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 FROM web-deps AS web
 # The code is root's and read-only to the app, which writes only to /data and /tmp.
 COPY --from=source /srv/quartermaster /srv/quartermaster
-# prometheus-client's files, per container rather than on the shared /data volume: pids restart at 1 in
-# every container, so two containers' processes would write the same files. It must exist before any
-# process imports the app (`flask` commands too, e.g. the migrate service).
-ENV PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
-RUN install -d -o quartermaster -g quartermaster /tmp/prometheus
 USER quartermaster
 # gunicorn's worker heartbeat files in memory (/dev/shm), not on the container's disk.
 ENV GUNICORN_BIND=0.0.0.0:8000 \
@@ -87,6 +88,9 @@ COPY --from=source /srv/quartermaster /srv/quartermaster
 USER quartermaster
 # SIGINT lets Huey finish the task in hand; SIGTERM drops it (Redis has no acknowledgements).
 STOPSIGNAL SIGINT
+# Its pipeline figures for Prometheus (extraction and model time, errors) on the internal network.
+ENV QM_WORKER_METRICS_PORT=9100
+EXPOSE 9100
 # Healthy while this container's consumer beat within three heartbeat intervals (Admin > System's rule).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD PGCONNECT_TIMEOUT=5 psql "$DATABASE_URL" -XtAc "SELECT 1 FROM worker_heartbeats WHERE host = '$HOSTNAME' AND last_seen_at > now() - make_interval(secs => 3 * ${QM_HEARTBEAT_SECONDS:-30})" | grep -q 1

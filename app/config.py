@@ -130,6 +130,7 @@ class Settings:
     heartbeat_seconds: int
     trusted_hosts: tuple[str, ...]
     metrics_token: str | None
+    worker_metrics_port: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -193,6 +194,7 @@ class Settings:
             heartbeat_seconds=_int(environ, "QM_HEARTBEAT_SECONDS", 30, minimum=1),
             trusted_hosts=tuple(h.strip() for h in environ.get("QM_TRUSTED_HOSTS", "").split(",") if h.strip()),
             metrics_token=environ.get("QM_METRICS_TOKEN") or None,
+            worker_metrics_port=_int(environ, "QM_WORKER_METRICS_PORT", 0, minimum=0),
         )
 
     def __post_init__(self) -> None:
@@ -257,6 +259,8 @@ class Settings:
             # Host names this instance answers to (Flask refuses others with 400); empty = any.
             "TRUSTED_HOSTS": list(self.trusted_hosts) or None,
             "METRICS_TOKEN": self.metrics_token,
+            # A consumer serves its own pipeline figures on this port (0: it does not; see worker.py).
+            "WORKER_METRICS_PORT": self.worker_metrics_port,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

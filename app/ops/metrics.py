@@ -26,7 +26,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Request, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -265,17 +272,33 @@ class StateCollector(Collector):
         )
 
 
+def _recorded() -> CollectorRegistry:
+    """What this machine's processes recorded: summed over the multiprocess folder, else this process's own."""
+    path = multiprocess_dir()
+    if not path:
+        return REGISTRY
+    recorded = CollectorRegistry()
+    MultiProcessCollector(recorded, path=path)
+    return recorded
+
+
 def render() -> tuple[bytes, str]:
     """The scrape: recorded figures (summed over processes when multiprocess) and the database gauges."""
-    path = multiprocess_dir()
-    if path:
-        recorded = CollectorRegistry()
-        MultiProcessCollector(recorded, path=path)
-    else:
-        recorded = REGISTRY
     state = CollectorRegistry(auto_describe=False)
     state.register(StateCollector())
-    return generate_latest(recorded) + generate_latest(state), CONTENT_TYPE_LATEST
+    return generate_latest(_recorded()) + generate_latest(state), CONTENT_TYPE_LATEST
+
+
+def serve_worker_metrics(port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 -- a container's internal network
+    """A consumer's own scrape target: its pipeline figures over plain HTTP on `port`, from a daemon thread.
+
+    For consumers that cannot share gunicorn's metrics folder (another container or machine):
+    Prometheus scrapes each of them beside the web. Only the recorded figures: the database
+    gauges come from the web's /metrics. Call it in the consumer's main process, before its
+    workers start; with `--worker-type process` they must share PROMETHEUS_MULTIPROC_DIR with it.
+    """
+    start_http_server(port, addr=address, registry=_recorded())
+    log.info("worker metrics served", extra={"port": port})
 
 
 # ---------------------------------------------------------------- who may read it

@@ -42,6 +42,7 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.searching import Searcher
+from whoosh.support.charset import accent_map
 from whoosh.util.times import datetime_to_long
 
 from app.auth.models import User
@@ -482,19 +483,102 @@ def _terms_for(q: wq.Query, searcher: Searcher, fieldname: str) -> frozenset[str
     return frozenset(text.decode("utf-8") if isinstance(text, bytes) else text for text in terms)
 
 
+def _letter_classes() -> dict[str, str]:
+    """For each letter, a regex class of it and every character the analyzer folds to it (e: eEéÉèê…)."""
+    variants: dict[str, set[str]] = {}
+    for code, folded in accent_map.items():
+        if len(folded) == 1:
+            variants.setdefault(folded, {folded}).add(chr(code))
+    return {letter: "[" + "".join(re.escape(c) for c in sorted(chars)) + "]" for letter, chars in variants.items()}
+
+
+_LETTER_CLASSES = _letter_classes()
+SNIPPET_WINDOWS = 2  # passages per snippet
+_WINDOW_BEFORE, _WINDOW_AFTER = 120, 300  # characters around a match that the highlighter analyses
+_MAX_CANDIDATES = 200  # words looked at per hit before giving up on finding a second passage
+
+
+def _candidates(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """Words that may analyse to one of `terms`: the term less its last letter as a prefix, accents allowed.
+
+    Stems are nearly prefixes of their words ("deliveri" of "delivery", "happi" of "happy"); dropping
+    one letter covers those, and each candidate is then confirmed by the analyzer itself.
+    """
+    stems = sorted({term[:-1] if len(term) > 3 else term for term in terms if term}, key=len, reverse=True)
+    if not stems:
+        return None
+    alternatives = ("".join(_LETTER_CLASSES.get(ch, re.escape(ch)) for ch in stem) for stem in stems[:500])
+    return re.compile(rf"(?<![^\W_])(?:{'|'.join(alternatives)})[^\W_]*", re.IGNORECASE)
+
+
+def _windows(text: str, terms: frozenset[str]) -> list[str] | None:
+    """Up to SNIPPET_WINDOWS short stretches of `text` around matched words, different words first.
+
+    None when the fast scan finds no match the analyzer confirms (the caller then analyses the
+    text itself): the cost depends on where the words are, not on the document's length.
+    """
+    pattern = _candidates(terms)
+    if pattern is None:
+        return None
+    first_of_term: dict[str, int] = {}
+    later: list[int] = []  # further places of words already found, past the first passage
+    for n, match in enumerate(pattern.finditer(text, 0, SNIPPET_SOURCE_CHARS)):
+        if n >= _MAX_CANDIDATES:
+            break
+        found = {token.text for token in _ANALYZER(match.group())} & terms
+        new = found - first_of_term.keys()
+        for term in new:
+            first_of_term[term] = match.start()
+        if found and not new and match.start() >= min(first_of_term.values()) + _WINDOW_AFTER:
+            later.append(match.start())
+        if len(first_of_term) + len(later) >= SNIPPET_WINDOWS:
+            break
+    if not first_of_term:
+        return None
+    spans: list[tuple[int, int]] = []
+    for at in sorted(first_of_term.values())[:SNIPPET_WINDOWS] + later:
+        start, end = max(0, at - _WINDOW_BEFORE), min(len(text), at + _WINDOW_AFTER)
+        if len(spans) < SNIPPET_WINDOWS and not any(start < e and s < end for s, e in spans):
+            spans.append((start, end))
+    passages = []
+    for start, end in sorted(spans):
+        # Whole words only: move the edges to the nearest space inside the stretch.
+        if start > 0:
+            start = text.find(" ", start, end - 1) + 1 or start
+        if end < len(text):
+            end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
+        passages.append(text[start:end])
+    return passages
+
+
+def _highlighted(text: str, terms: frozenset[str], top: int) -> str:
+    return highlight(
+        text,
+        terms,
+        _ANALYZER,
+        ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60, charlimit=SNIPPET_SOURCE_CHARS),
+        _MarkFormatter(),
+        top=top,
+    )
+
+
 def _snippet(text: str, terms: frozenset[str]) -> Markup:
-    """A few escaped passages of `text` around the matched words, or its beginning when none match."""
+    """A few escaped passages of `text` around the matched words, or its beginning when none match.
+
+    Whoosh's highlighter analyses the whole text it is given; for 20 hits of 50-page documents on
+    every keystroke that was most of a search's time. So a regular-expression scan finds where the
+    words are, and only short stretches around them are analysed and marked.
+    """
     text = text or ""
     if terms:
         try:
-            marked = highlight(
-                text,
-                terms,
-                _ANALYZER,
-                ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60, charlimit=SNIPPET_SOURCE_CHARS),
-                _MarkFormatter(),
-                top=2,
-            )
+            windows = _windows(text, terms)
+            if windows is None:  # a word the fast scan does not see: analyse the text as before
+                marked = _highlighted(text, terms, top=SNIPPET_WINDOWS)
+            else:
+                marked = _MarkFormatter.between.join(
+                    part for part in (_highlighted(window, terms, top=1) for window in windows) if part
+                )
         except Exception:  # an odd character in a document must not break the results page
             log.info("highlighting failed; showing the start of the text", exc_info=True)
             marked = ""

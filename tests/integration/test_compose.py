@@ -339,14 +339,24 @@ def test_only_the_worker_image_carries_the_training_libraries():
     assert "/healthz" in _last(_lineage(stages, "web"), "HEALTHCHECK")
 
 
-def test_web_metrics_folder_is_per_container_and_made_before_any_process_starts():
+@pytest.mark.parametrize("target", ["web", "worker"])
+def test_metrics_folder_is_per_container_and_made_before_any_process_starts(target: str):
     # On the shared /data volume, two containers' processes (pids restart at 1) would write the same files;
     # a folder that does not exist yet makes every `flask` command in the image fail (migrate first).
-    chain = _lineage(_dockerfile_stages(), "web")
+    chain = _lineage(_dockerfile_stages(), target)
     env = " ".join(rest for stage in chain for keyword, rest in stage.instructions if keyword == "ENV")
     folder = re.search(r"PROMETHEUS_MULTIPROC_DIR=(\S+)", env).group(1)
     assert not folder.startswith("/data")
     assert any(keyword == "RUN" and folder in rest for stage in chain for keyword, rest in stage.instructions)
+
+
+def test_worker_containers_serve_their_figures_on_the_internal_network(services: dict[str, dict]):
+    chain = _lineage(_dockerfile_stages(), "worker")
+    env = " ".join(rest for stage in chain for keyword, rest in stage.instructions if keyword == "ENV")
+    port = re.search(r"QM_WORKER_METRICS_PORT=(\d+)", env).group(1)
+    for name in ("worker", "worker-extra"):
+        assert port in [str(p) for p in services[name].get("expose", [])], name
+        assert not services[name].get("ports"), name
 
 
 def test_backup_client_matches_the_postgres_server(services: dict[str, dict]):

@@ -107,3 +107,33 @@ def test_an_upload_while_redis_is_down_is_kept_and_processed_later(setup):
     document = _wait_for_state(back, document_id, {"processed", "failed"})
     assert document.state == "processed"
     assert "broken cups" in document.text
+
+
+def test_a_consumer_in_its_own_container_serves_its_pipeline_figures(tmp_path, postgres_url):
+    """QM_WORKER_METRICS_PORT: what Prometheus scrapes from a worker container (the web's folder is out of reach)."""
+    import re
+    import urllib.request
+
+    from tools.stack import free_port
+
+    port = free_port()
+    env = {"QM_WORKER_METRICS_PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "worker-metrics")}
+    with shared_setup(tmp_path, postgres_url, name="wmetrics", env=env) as (app_with, start_worker):
+        app = app_with(services.TEST_REDIS_URL)
+        start_worker(worker_type="process")  # figures recorded in forked workers reach the main process's port
+        with app.app_context():
+            pdf = files.make_text_pdf(tmp_path / "note.pdf", ["Delivery note 77", "Six boxes of sencha"])
+            with pdf.open("rb") as stream:
+                document_id = service.ingest(stream, "note.pdf", user_id=None).document.id
+        assert _wait_for_state(app, document_id, {"processed", "failed"}).state == "processed"
+
+        def extractions() -> float:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:  # noqa: S310
+                text = response.read().decode()
+            pattern = r'^quartermaster_pipeline_step_duration_seconds_count\{step="extract"\} (\S+)$'
+            return sum(float(v) for v in re.findall(pattern, text, flags=re.MULTILINE))
+
+        deadline = time.monotonic() + 10
+        while extractions() < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert extractions() == 1

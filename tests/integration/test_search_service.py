@@ -312,6 +312,27 @@ def test_snippet_of_a_stemmed_and_accented_match(app):
         assert len(snippet) < 600
 
 
+def test_a_long_document_shows_each_searched_word_where_it_occurs(app):
+    """Passages come from around the words, wherever they are, for each word searched."""
+    with app.app_context():
+        body = FILLER * 300 + "The kumquat crates arrived. " + FILLER * 200 + "Invoice for quinces, paid. " + FILLER * 50
+        assert len(body) > 40_000
+        indexed(("long.txt", body))
+        snippet = str(search("kumquat quinces").hits[0].snippet)
+        assert "<mark>kumquat</mark>" in snippet
+        assert "<mark>quinces</mark>" in snippet
+        assert snippet.count(" … ") == 1  # two passages, not the filler between them
+        assert len(snippet) < 800
+
+
+def test_stemmed_words_that_are_not_prefixes_of_their_stem_are_still_marked(app):
+    with app.app_context():
+        indexed(("b.txt", FILLER * 5 + "Two deliveries for the companies were counted. " + FILLER * 5))
+        snippet = str(search("delivery company").hits[0].snippet)  # stems "deliveri" and "compani"
+        assert "<mark>deliveries</mark>" in snippet
+        assert "<mark>companies</mark>" in snippet
+
+
 # ---------------------------------------------------------------- deleted documents
 
 
