@@ -165,7 +165,7 @@ def run_locust(
         user_class,
     ]
     print(f"\nlocust: {user_class}, {users} users, {seconds} s ...", flush=True)
-    result = subprocess.run(  # noqa: S603 -- a fixed command built here
+    result = subprocess.run(
         command, env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120
     )
     stats = Path(f"{prefix}_stats.csv")

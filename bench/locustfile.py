@@ -43,9 +43,7 @@ class SignedIn(FastHttpUser):
     def get(self, path: str, name: str, *, htmx: bool = False) -> str:
         """GET without following redirects: a redirect to the sign-in page must not pass as a page."""
         headers = {"HX-Request": "true"} if htmx else {}
-        with self.client.get(
-            path, name=name, headers=headers, allow_redirects=False, catch_response=True
-        ) as response:
+        with self.client.get(path, name=name, headers=headers, allow_redirects=False, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code} for {path}")
             return response.text or ""
@@ -127,7 +125,8 @@ class StaffUser(SignedIn):
 
     @task(1)
     def upload(self) -> None:
-        text = f"Delivery note {uuid.uuid4().hex}: {random.randint(1, 40)} boxes of green tea, pallet {next(self.serial)}"
+        boxes, pallet = random.randint(1, 40), next(self.serial)
+        text = f"Delivery note {uuid.uuid4().hex}: {boxes} boxes of green tea, pallet {pallet}"
         boundary = uuid.uuid4().hex
         body = (
             f"--{boundary}\r\n"

@@ -220,7 +220,10 @@ def _login_page_views(stack: Stack) -> float:
     finally:
         conn.close()
     assert response.status == 200
-    pattern = r'^quartermaster_http_requests_total\{(?=[^}]*endpoint="auth\.login")(?=[^}]*method="GET")(?=[^}]*status="200")[^}]*\} (\S+)$'
+    pattern = (
+        r"^quartermaster_http_requests_total\{"
+        r'(?=[^}]*endpoint="auth\.login")(?=[^}]*method="GET")(?=[^}]*status="200")[^}]*\} (\S+)$'
+    )
     return sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
 
 

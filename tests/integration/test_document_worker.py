@@ -128,7 +128,7 @@ def test_a_consumer_in_its_own_container_serves_its_pipeline_figures(tmp_path, p
         assert _wait_for_state(app, document_id, {"processed", "failed"}).state == "processed"
 
         def extractions() -> float:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
                 text = response.read().decode()
             pattern = r'^quartermaster_pipeline_step_duration_seconds_count\{step="extract"\} (\S+)$'
             return sum(float(v) for v in re.findall(pattern, text, flags=re.MULTILINE))
