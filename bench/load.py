@@ -151,10 +151,13 @@ def run_locust(
         stack.url,
         "--users",
         str(users),
+        # People arrive over five seconds, and the figures start once all are there (--reset-stats):
+        # the steady state, not twenty first requests to land in the same millisecond.
         "--spawn-rate",
-        str(users),
+        str(max(1, users // 5)),
+        "--reset-stats",
         "--run-time",
-        f"{seconds}s",
+        f"{seconds + 5}s",
         "--stop-timeout",
         "10",
         "--csv",
@@ -177,6 +180,93 @@ def run_locust(
         for row in rows[:10]:
             print(f"  failure: {row['Method']} {row['Name']}: {row['Occurrences']}x {row['Error'][:160]}")
     return list(csv.DictReader(stats.open()))
+
+
+# ---------------------------------------------------------------- where the CPU went
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process: pid -> (parent pid, command name, CPU seconds so far)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICKS)
+    return found
+
+
+def cpu_by_part(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack (with its children), PostgreSQL and locust."""
+    table = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> float:
+        return table.get(pid, (0, "", 0.0))[2] + sum(tree(child) for child in children.get(pid, []))
+
+    parts = {name: tree(process.pid) for name, process in stack.processes.items()}
+    parts["postgres"] = sum(cpu for _, name, cpu in table.values() if name == "postgres")
+    finished = os.times()
+    parts["locust"] = finished.children_user + finished.children_system  # the runs this script waited for
+    return parts
+
+
+def print_cpu(before: dict[str, float], after: dict[str, float], seconds: float) -> None:
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    total = sum(used.values())
+    print(f"  CPU over {seconds:.0f} s (of {os.cpu_count()} cores = {seconds * (os.cpu_count() or 1):.0f} core-s):")
+    print("   " + ", ".join(f"{name} {value:.0f} s" for name, value in sorted(used.items(), key=lambda x: -x[1])))
+    print(f"   total {total:.0f} core-s = {total / seconds:.2f} cores busy")
+
+
+# ---------------------------------------------------------------- the app's own view: server time per endpoint
+
+
+def server_times(stack: Stack) -> dict[str, tuple[float, float, dict[float, float]]]:
+    """From gunicorn's /metrics: endpoint -> (count, seconds, {bucket bound: count at or below})."""
+    with requests.get(f"{stack.web_url}/metrics", timeout=10) as answer:
+        text = answer.text
+    found: dict[str, tuple[float, float, dict[float, float]]] = {}
+    for line in text.splitlines():
+        match = re.match(r"quartermaster_http_request_duration_seconds_(bucket|count|sum)\{(.*)\} (\S+)$", line)
+        if not match:
+            continue
+        kind, labels, value = (
+            match.group(1),
+            dict(re.findall(r'(\w+)="([^"]*)"', match.group(2))),
+            float(match.group(3)),
+        )
+        count, total, buckets = found.get(labels["endpoint"], (0.0, 0.0, {}))
+        if kind == "count":
+            count = value
+        elif kind == "sum":
+            total = value
+        else:
+            buckets[float(labels["le"])] = value
+        found[labels["endpoint"]] = (count, total, buckets)
+    return found
+
+
+def print_server_times(before: dict, after: dict) -> None:
+    """Mean and 95th percentile (the histogram bucket it falls in) of the time gunicorn spent, per endpoint."""
+    print("  Server time per request (the app's own histogram, gunicorn's view without nginx or locust):")
+    print(f"   {'endpoint':<30} {'requests':>8} {'mean ms':>8} {'p95 <= ms':>9}")
+    for endpoint, (count, total, buckets) in sorted(after.items()):
+        old_count, old_total, old_buckets = before.get(endpoint, (0.0, 0.0, {}))
+        n = count - old_count
+        if n <= 0 or endpoint in ("ops.metrics", "ops.readyz"):
+            continue
+        bound = next((le for le in sorted(buckets) if buckets[le] - old_buckets.get(le, 0.0) >= 0.95 * n), float("inf"))
+        print(f"   {endpoint:<30} {int(n):>8} {(total - old_total) / n * 1000:>8.1f} {bound * 1000:>9.0f}")
 
 
 def number(row: dict[str, str], column: str) -> float:
@@ -256,12 +346,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Data: {args.products} products, {args.documents} documents; nginx and locust on the same machine")
         out = base / "locust"
         out.mkdir()
+        cpu, started = cpu_by_part(stack), time.monotonic()
         ceiling = run_locust(stack, "StaticUser", args.flat_out_users, args.ceiling_seconds, out, locust_env)
         print_table(f"1. Ceiling: {static.split('?')[0]} from nginx, {args.flat_out_users} clients", ceiling)
+        print_cpu(cpu, cpu_by_part(stack), time.monotonic() - started)
+        cpu, times, started = cpu_by_part(stack), server_times(stack), time.monotonic()
         pages = run_locust(stack, "PageUser", args.flat_out_users, args.pages_seconds, out, locust_env)
         print_table(f"2. Light pages without pauses, {args.flat_out_users} clients", pages)
+        print_server_times(times, server_times(stack))
+        print_cpu(cpu, cpu_by_part(stack), time.monotonic() - started)
+        cpu, times, started = cpu_by_part(stack), server_times(stack), time.monotonic()
         mix = run_locust(stack, "StaffUser", args.users, args.mix_seconds, out, locust_env)
         print_table(f"3. Working mix, {args.users} people with pauses of 0.5-2 s", mix)
+        print_server_times(times, server_times(stack))
+        print_cpu(cpu, cpu_by_part(stack), time.monotonic() - started)
     finally:
         stack.stop()
         if not args.keep:

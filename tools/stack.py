@@ -47,7 +47,10 @@ http {{
     include {mime_types};
     default_type application/octet-stream;
     sendfile on;
-    access_log {prefix}/access.log;
+    # The time of each request at nginx and at gunicorn (upstream): where a slow answer spent it.
+    log_format timed '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+                     'request_time=$request_time upstream_time=$upstream_response_time';
+    access_log {prefix}/access.log timed;
     client_body_temp_path {prefix}/client_body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;

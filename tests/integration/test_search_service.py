@@ -333,6 +333,14 @@ def test_stemmed_words_that_are_not_prefixes_of_their_stem_are_still_marked(app)
         assert "<mark>companies</mark>" in snippet
 
 
+def test_short_stems_that_are_not_prefixes_are_marked(app):
+    with app.app_context():
+        indexed(("c.txt", FILLER * 5 + "Two days late, said Zoë. " + FILLER * 5))
+        snippet = str(search("day zoe").hits[0].snippet)  # stems "dai" and "zoe"
+        assert "<mark>days</mark>" in snippet
+        assert "<mark>Zoë</mark>" in snippet
+
+
 # ---------------------------------------------------------------- deleted documents
 
 
