@@ -516,23 +516,33 @@ def _matches(word: str, terms: frozenset[str]) -> bool:
     return any(token.text in terms for token in _ANALYZER(word))
 
 
+def _spread(starts: list[int]) -> list[int]:
+    """The match starts that begin a new passage when passages are cut in text order."""
+    begins: list[int] = []
+    for at in starts:
+        if not begins or at >= begins[-1] + _BEFORE + _AFTER:
+            begins.append(at)
+    return begins
+
+
 def _passages(text: str, terms: frozenset[str], pattern: re.Pattern[str]) -> list[tuple[int, int]]:
     """Up to SNIPPET_PASSAGES stretches of `text` (start, end) around matched words, different words first."""
     first_of_term: dict[str, int] = {}
-    later: list[int] = []  # further places of words already found, past the first passage
+    starts: list[int] = []  # every confirmed match, in text order
+    wanted_terms = min(len(terms), SNIPPET_PASSAGES)
     for n, match in enumerate(pattern.finditer(text, 0, SNIPPET_SOURCE_CHARS)):
         if n >= _MAX_CANDIDATES:
             break
         found = {token.text for token in _ANALYZER(match.group())} & terms
-        new = found - first_of_term.keys()
-        for term in new:
+        if not found:
+            continue
+        for term in found - first_of_term.keys():
             first_of_term[term] = match.start()
-        if found and not new and match.start() >= min(first_of_term.values()) + _AFTER:
-            later.append(match.start())
-        if len(first_of_term) + len(later) >= SNIPPET_PASSAGES:
+        starts.append(match.start())
+        if len(first_of_term) >= wanted_terms and len(_spread(starts)) >= SNIPPET_PASSAGES:
             break
     spans: list[tuple[int, int]] = []
-    for at in sorted(first_of_term.values())[:SNIPPET_PASSAGES] + later:
+    for at in sorted(first_of_term.values()) + starts:  # each word's first place, then the others
         start, end = max(0, at - _BEFORE), min(len(text), at + _AFTER)
         if len(spans) < SNIPPET_PASSAGES and not any(start < e and s < end for s, e in spans):
             spans.append((start, end))
@@ -572,7 +582,12 @@ def _snippet(text: str, terms: frozenset[str]) -> Markup:
             pattern = _candidates(terms)
             spans = _passages(text, terms, pattern) if pattern else []
             if spans:
-                marked = _MarkFormatter.between.join(_marked(text[a:b], terms, pattern) for a, b in spans)
+                # "…" wherever the passages cut the text, so a reader sees it is an excerpt.
+                marked = (
+                    ("… " if spans[0][0] > 0 else "")
+                    + _MarkFormatter.between.join(_marked(text[a:b], terms, pattern) for a, b in spans)
+                    + (" …" if spans[-1][1] < len(text) else "")
+                )
             else:
                 marked = highlight(
                     text,

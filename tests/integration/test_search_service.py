@@ -321,8 +321,19 @@ def test_a_long_document_shows_each_searched_word_where_it_occurs(app):
         snippet = str(search("kumquat quinces").hits[0].snippet)
         assert "<mark>kumquat</mark>" in snippet
         assert "<mark>quinces</mark>" in snippet
-        assert snippet.count(" … ") == 1  # two passages, not the filler between them
+        assert snippet.startswith("… ")  # an excerpt, and it says so
+        assert snippet.endswith(" …")
+        assert snippet.count("…") == 3  # two passages, not the filler between them
         assert len(snippet) < 800
+
+
+def test_a_word_found_in_two_places_shows_both(app):
+    with app.app_context():
+        indexed(("d.txt", FILLER * 20 + "Twelve kumquat jars. " + FILLER * 20 + "Kumquat invoice paid. " + FILLER * 5))
+        snippet = str(search("kumquat").hits[0].snippet)
+        assert snippet.count("<mark>") == 2
+        assert "jars" in snippet
+        assert "invoice paid" in snippet
 
 
 def test_stemmed_words_that_are_not_prefixes_of_their_stem_are_still_marked(app):
