@@ -31,7 +31,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db)
-    csrf.init_app(app)
     limiter.init_app(app)
     mail.init_app(app)
     queue.init_app(app)
@@ -45,6 +44,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     ops_logging.init_app(app)
     ops_metrics.init_app(app)
     access.init_app(app)
+    # After the sign-in guard: CSRF parses a POST's body, which an anonymous request never gets to send.
+    csrf.init_app(app)
     init_web(app)
 
     from app.auth.admin_views import bp as users_bp

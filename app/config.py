@@ -98,6 +98,7 @@ class Settings:
     queue_name: str
     log_level: str
     session_lifetime_minutes: float
+    session_max_hours: int
     cookie_secure: bool
     proxy_hops: int
     login_rate_limit: str
@@ -109,6 +110,7 @@ class Settings:
     max_pixels: int
     ocr_threads: int
     stuck_after_seconds: int
+    task_timeout_seconds: int
     max_attempts: int
     auto_accept_threshold: float
     retrain_every_hours: float
@@ -162,6 +164,8 @@ class Settings:
             queue_name=environ.get("QM_QUEUE_NAME", "quartermaster"),
             log_level=environ.get("LOG_LEVEL", "INFO").upper(),
             session_lifetime_minutes=_float(environ, "QM_SESSION_MINUTES", 8 * 60, minimum=0.01),
+            # However active: a working day and its overtime, then sign in again (a stolen cookie dies too).
+            session_max_hours=_int(environ, "QM_SESSION_MAX_HOURS", 12, minimum=1),
             cookie_secure=_bool(environ, "QM_COOKIE_SECURE", production),
             proxy_hops=_int(environ, "QM_PROXY_HOPS", 0),
             login_rate_limit=environ.get("QM_LOGIN_RATE_LIMIT", "10 per minute"),
@@ -173,6 +177,8 @@ class Settings:
             max_pixels=_int(environ, "QM_MAX_PIXELS", 50_000_000, minimum=10_000),
             ocr_threads=_int(environ, "QM_OCR_THREADS", 2, minimum=1),
             stuck_after_seconds=_int(environ, "QM_STUCK_AFTER_SECONDS", 900, minimum=1),
+            # A 200-page scan at ~3.5 s a page is ~12 min here; twice that on a slow or shared machine still fits.
+            task_timeout_seconds=_int(environ, "QM_TASK_TIMEOUT_SECONDS", 1800, minimum=0),
             max_attempts=_int(environ, "QM_MAX_ATTEMPTS", 3, minimum=1),
             auto_accept_threshold=_float(environ, "QM_AUTO_ACCEPT_THRESHOLD", 0.85, minimum=0.0),
             retrain_every_hours=_float(environ, "QM_RETRAIN_EVERY_HOURS", 24.0, minimum=0.0),
@@ -215,6 +221,8 @@ class Settings:
             "LOG_LEVEL": self.log_level,
             "PERMANENT_SESSION_LIFETIME": timedelta(minutes=self.session_lifetime_minutes),
             "SESSION_REFRESH_EACH_REQUEST": True,
+            # The absolute lifetime of a signed-in session, checked on the server (app/auth/access.py).
+            "SESSION_MAX_HOURS": self.session_max_hours,
             "SESSION_COOKIE_NAME": "qm_session",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -234,6 +242,7 @@ class Settings:
             "MAX_PIXELS": self.max_pixels,
             "OCR_THREADS": self.ocr_threads,
             "STUCK_AFTER_SECONDS": self.stuck_after_seconds,
+            "TASK_TIMEOUT_SECONDS": self.task_timeout_seconds,  # 0: no limit
             "MAX_ATTEMPTS": self.max_attempts,
             "AUTO_ACCEPT_THRESHOLD": self.auto_accept_threshold,
             "RETRAIN_EVERY_HOURS": self.retrain_every_hours,

@@ -1,22 +1,45 @@
 """CSV out (streamed, formula-safe) and CSV in (by header name, validated).
 
 Exports are generated row by row so a large list never sits in memory, and
-every cell is defused against spreadsheet formula injection: a value starting
-with `=`, `+`, `-`, `@`, tab or carriage return gets a leading apostrophe,
-which spreadsheet programs show as text.
+every cell is defused against spreadsheet formula injection:
+
+- every cell is quoted, so no separator inside a value can split it into new cells
+  (a spreadsheet whose list separator is `;` still reads `"x;=1+1"` as one cell);
+- a value starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading
+  apostrophe, which spreadsheet programs show as text;
+- so does every place inside a value where a formula would start if a program split
+  the cell at a separator anyway (`;`, `,`, tab, CR or LF followed by `=`, `+`, `-`, `@`):
+  `x;=1+1` is written `x;'=1+1`. Spaces before the formula character do not hide it.
+
+`undo_defuse` takes exactly those apostrophes out again, so our own exports import
+back to the values they were made from (a value that already had an apostrophe in such
+a place gets one more on the way out and keeps it on the way in).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Response, stream_with_context
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Where a formula can start: the very beginning of a cell (where a leading tab or CR also counts, since
+# some programs strip it), and right after a separator a spreadsheet might split the cell at. What
+# follows may be spaces, then apostrophes already there (one more is added, so the undo is exact).
+_START = re.compile(r"^( *)(?='*[=+\-@\t\r])")
+_AFTER_SEPARATOR = re.compile(r"(?<=[;,\t\r\n])( *)(?='*[=+\-@])")
+_UNDO_START = re.compile(r"^( *)'(?='*[=+\-@\t\r])")
+_UNDO_AFTER_SEPARATOR = re.compile(r"(?<=[;,\t\r\n])( *)'(?='*[=+\-@])")
+
+
+def defuse(text: str) -> str:
+    """`text` with an apostrophe wherever a spreadsheet could start a formula (see the module's docstring)."""
+    text = _AFTER_SEPARATOR.sub(r"\1'", text)
+    return _START.sub(r"\1'", text, count=1)
 
 
 def cell(value: object) -> str:
@@ -29,23 +52,19 @@ def cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, (int, float)):
         return str(value)  # negative numbers stay numbers
-    text = str(value)
-    if text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
+    return defuse(str(value))
 
 
 def undo_defuse(text: str) -> str:
-    """Reverse `cell`'s apostrophe, so an exported file imports to the same values."""
-    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
-        return text[1:]
-    return text
+    """Reverse `cell`'s apostrophes, so an exported file imports to the same values."""
+    text = _UNDO_AFTER_SEPARATOR.sub(r"\1", text)
+    return _UNDO_START.sub(r"\1", text, count=1)
 
 
 def iter_csv(header: Sequence[str], rows: Iterable[Sequence[object]], chunk_size: int = 64 * 1024) -> Iterator[str]:
     """Yield a CSV document in chunks of about `chunk_size` characters (one write per chunk, not per row)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     for row in rows:
         writer.writerow([cell(value) for value in row])

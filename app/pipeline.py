@@ -5,6 +5,12 @@ This is the one place that chains documents to later stages: classification
 editing the task. A step gets the `Work` and adds to it (document columns it
 sets go in `work.fields`); `run` times every step (also for /metrics, with its errors), and the task stores the
 result in one transaction.
+
+Every run has a deadline, TASK_TIMEOUT_SECONDS after it starts. Reading the file (text and
+preview), where nearly all the time goes, happens in a child process that is killed at the
+deadline (`extract.child`); the steps in this process check the deadline before they start.
+Either way the run ends with `extract.TimeLimitReached`, a permanent error: the document fails
+once with a sentence saying so, and the worker moves on.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from flask import current_app
 
 from app.classify import service as classify_service
 from app.documents import extract
+from app.documents.extract import child
 from app.documents.models import Document
 from app.documents.storage import blob_store, thumbnail_path
 from app.ops import metrics
@@ -35,14 +42,23 @@ class Work:
     already_reviewed: bool = False  # a person decided its category: later runs keep that
     fields: dict[str, Any] = field(default_factory=dict)  # document columns later steps set
     timings: dict[str, int] = field(default_factory=dict)  # milliseconds per step
+    deadline: float | None = None  # time.monotonic() by which the run must be done; None: no limit
+    time_limit: float = 0  # the limit in seconds, for the message when it is reached
 
 
 def read_text(work: Work) -> None:
-    """Text layer, OCR or decoding, within the page and pixel limits."""
+    """Text layer, OCR or decoding, within the page and pixel limits, in the child process (see `extract.child`)."""
     config = current_app.config
-    extract.configure_ocr(config["OCR_THREADS"])  # no-op after the first call with the same figure
-    work.extraction = extract.extract(
-        work.path, work.detected, max_pages=config["MAX_PAGES"], max_pixels=config["MAX_PIXELS"]
+    work.extraction = child.call(
+        "extract",
+        str(work.path),
+        work.detected.mime,
+        work.detected.kind,
+        config["MAX_PAGES"],
+        config["MAX_PIXELS"],
+        config["OCR_THREADS"],
+        deadline=work.deadline,
+        limit=work.time_limit,
     )
 
 
@@ -53,7 +69,18 @@ def make_thumbnail(work: Work) -> None:
         work.has_thumbnail = True
         return
     try:
-        png = extract.thumbnail(work.path, work.detected)
+        png = child.call(
+            "thumbnail",
+            str(work.path),
+            work.detected.mime,
+            work.detected.kind,
+            320,
+            current_app.config["MAX_PIXELS"],
+            deadline=work.deadline,
+            limit=work.time_limit,
+        )
+    except extract.TimeLimitReached:
+        raise
     except extract.ExtractionError:
         return  # the text step reports what is wrong with the file
     if png:
@@ -82,17 +109,22 @@ STEPS: list[tuple[str, Callable[[Work], None]]] = [
 
 
 def run(document: Document) -> Work:
-    """Run every step for a claimed document; an ExtractionError stops the run."""
+    """Run every step for a claimed document; an ExtractionError (a time limit reached, too) stops the run."""
+    limit = float(current_app.config["TASK_TIMEOUT_SECONDS"])
     work = Work(
         document_id=document.id,
         sha256=document.sha256,
         path=blob_store().local_path(document.sha256),
         detected=extract.DetectedType(mime=document.mime, kind=document.kind),
         already_reviewed=document.review_state == classify_service.REVIEWED,
+        deadline=time.monotonic() + limit if limit > 0 else None,
+        time_limit=limit,
     )
     for name, step in STEPS:
         started = time.perf_counter()
         try:
+            if work.deadline is not None and time.monotonic() >= work.deadline:
+                raise extract.TimeLimitReached(limit)
             step(work)
         except Exception as error:
             metrics.count_step_error(name, error)

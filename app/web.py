@@ -13,7 +13,7 @@ import hashlib
 import os
 from typing import Any
 
-from flask import Flask, Response, has_request_context, render_template, request
+from flask import Flask, Response, abort, has_request_context, render_template, request
 from jinja2_fragments.flask import render_block
 
 
@@ -33,6 +33,38 @@ def invalid_filters(form: Any) -> str:
     """What is wrong with a list page's filters, in one sentence naming each field by its label."""
     problems = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
     return f"Some filters are not valid: {problems}"
+
+
+# Bounds on the query string, checked before any view (and before the sign-in guard) reads it. The
+# longest value a page accepts is a search of 500 characters (the forms say so); a value over twice that
+# is refused with a 400 at once, so no view, form or query spends time on it.
+MAX_QUERY_STRING_BYTES = 8_192  # percent-encoded, as sent: 500 characters of any script fit
+MAX_QUERY_VALUE_CHARS = 1_000  # forms bound their own fields lower, with messages of their own
+MAX_QUERY_PARAMETERS = 64
+MAX_PAGE = 1_000_000  # the deepest page of any list; beyond it the row offset overflows the database's integers
+# Names a query string may not use: list pages pass their query string back into url_for() for the
+# pager and CSV links, where these mean something else (?_method=POST made every list page a 500).
+RESERVED_QUERY_NAMES = frozenset({"endpoint"})
+
+
+def query_string_problem() -> str | None:
+    """What is wrong with this request's query string, in a sentence, or None when it is usable."""
+    if len(request.query_string) > MAX_QUERY_STRING_BYTES:
+        return f"The address is too long: its query part may be at most {MAX_QUERY_STRING_BYTES:,} bytes."
+    args = request.args
+    if len(args) > MAX_QUERY_PARAMETERS:
+        return f"The address has too many parameters (at most {MAX_QUERY_PARAMETERS})."
+    path_parts = set(request.view_args or ())
+    for name in args:
+        if len(name) > 64 or name.startswith("_") or name in RESERVED_QUERY_NAMES or name in path_parts:
+            return f"The address has a parameter this page does not take: {name[:40]!r}."
+    for name, value in args.items(multi=True):
+        if len(value) > MAX_QUERY_VALUE_CHARS:
+            return f"The value of {name!r} is too long: at most {MAX_QUERY_VALUE_CHARS} characters."
+    page = args.get("page")
+    if page is not None and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE):
+        return f"The page must be a whole number from 1 to {MAX_PAGE:,}, not {page[:20]!r}."
+    return None
 
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -71,7 +103,23 @@ def static_version(static_folder: str | None, filename: str) -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Security headers on every response, and the template helpers."""
+    """Query-string bounds, the favicon, security headers on every response, and the template helpers."""
+
+    def _refuse_unusable_query_string() -> None:
+        problem = query_string_problem()
+        if problem:
+            abort(400, description=f"{problem} Nothing was changed.")
+
+    # After the request id and timer hooks (a refusal is logged and counted like any answer) and before the
+    # sign-in guard, which would otherwise copy a huge address into the sign-in link's ?next=.
+    hooks = app.before_request_funcs.setdefault(None, [])
+    guard = next((i for i, hook in enumerate(hooks) if hook.__module__ == "app.auth.access"), len(hooks))
+    hooks.insert(guard, _refuse_unusable_query_string)
+
+    # Browsers ask for /favicon.ico on every site, whatever the page links. It is one more address of the
+    # static files (public like them, no endpoint of its own): static/favicon.ico, the ICO twin of the
+    # SVG icon base.html links. Pages keep building /static/favicon.svg (another file name, another rule).
+    app.add_url_rule("/favicon.ico", endpoint="static", defaults={"filename": "favicon.ico"})
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -8,6 +8,11 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from app.auth.models import Role
 from app.auth.service import MIN_PASSWORD_LENGTH
 
+# Every text field is bounded: an address fits the 254-character column, and a password of 1,024
+# characters is longer than any a person or a password manager uses.
+EMAIL_LENGTH = Length(max=254, message="An email address has at most 254 characters.")
+PASSWORD_LENGTH = Length(max=1024, message="At most 1,024 characters.")
+
 ROLE_CHOICES = [
     SelectChoice(Role.VIEWER.value, "Viewer: read, search, export"),
     SelectChoice(Role.STAFF.value, "Staff: also upload, review, keep stock"),
@@ -16,16 +21,20 @@ ROLE_CHOICES = [
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+    email = EmailField("Email", validators=[DataRequired(message="Enter your email address."), EMAIL_LENGTH])
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."), PASSWORD_LENGTH])
 
 
 class CreateUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter the new user's email address.")])
+    email = EmailField("Email", validators=[DataRequired(message="Enter the new user's email address."), EMAIL_LENGTH])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.VIEWER.value)
     password = PasswordField(
         "Password (leave empty to generate one)",
-        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters.")],
+        validators=[
+            Optional(),
+            Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
+            PASSWORD_LENGTH,
+        ],
     )
 
 
@@ -36,20 +45,29 @@ class RoleForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password (leave empty to generate one)",
-        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters.")],
+        validators=[
+            Optional(),
+            Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
+            PASSWORD_LENGTH,
+        ],
     )
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired(message="Enter your current password.")])
+    current = PasswordField(
+        "Current password", validators=[DataRequired(message="Enter your current password."), PASSWORD_LENGTH]
+    )
     new = PasswordField(
         "New password",
         validators=[
             DataRequired(message="Enter a new password."),
             Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
+            PASSWORD_LENGTH,
         ],
     )
-    confirm = PasswordField("New password again", validators=[EqualTo("new", message="The two new passwords differ.")])
+    confirm = PasswordField(
+        "New password again", validators=[EqualTo("new", message="The two new passwords differ."), PASSWORD_LENGTH]
+    )
 
 
 class ConfirmForm(FlaskForm):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String, false
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
@@ -63,3 +63,26 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser session, kept on the server so that it can be ended there.
+
+    The session cookie is signed but lives in the browser: without this row, a
+    copy of it would stay valid after sign-out. The cookie carries a random
+    token; the row is keyed by the token's SHA-256, so the table alone does not
+    give anyone a usable session. Rows past their lifetime are deleted at the
+    user's next sign-in.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last request the person made themselves; background polling does not move it.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<UserSession user={self.user_id} created={self.created_at:%Y-%m-%d %H:%M}>"

@@ -6,10 +6,14 @@ one transaction that also writes its audit row. Nothing here reads `request`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -211,6 +215,31 @@ def change_own_password(user_id: int, current: str, new: str) -> User:
     return set_password(user_id, new, actor_id=user_id)
 
 
+# What a failed sign-in's address may look like to be written into the audit log as typed (after
+# normalising): plain ASCII, starting with a letter or digit, nothing a spreadsheet or a log reader
+# could take for a formula, markup or a second field. Anything else is logged as a fingerprint.
+_PLAIN_ADDRESS = re.compile(
+    r"[a-z0-9][a-z0-9._%+'-]{0,63}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+)
+MAX_LOGGED_ADDRESS = 254
+
+
+def attempted_address(raw: str, normalized: str | None) -> str:
+    """How a failed sign-in's address goes into the audit log: never verbatim, so it cannot carry a payload.
+
+    Anyone, signed out, chooses this text, and admins read and export the audit log. A plausible
+    address is kept in its normalised form (so "who is being guessed at" stays readable); anything
+    else becomes a marker with a short keyed fingerprint: the same junk typed twice gives the same
+    fingerprint, but it can be neither read back nor (without the secret key) guessed at, which
+    matters when someone types a password into the address field.
+    """
+    if normalized and len(normalized) <= MAX_LOGGED_ADDRESS and _PLAIN_ADDRESS.fullmatch(normalized):
+        return normalized
+    key = str(current_app.config.get("SECRET_KEY") or "").encode()
+    fingerprint = hmac.new(key, raw.strip().encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:10]
+    return f"(not an email address, fingerprint {fingerprint})"
+
+
 @dataclass(frozen=True)
 class SignIn:
     user: User | None
@@ -236,7 +265,7 @@ def authenticate(email: str, password: str) -> SignIn:
             "auth.login_failed",
             target_type="user",
             target_id=user.id if user else None,
-            summary=f"Failed sign-in as {email.strip()[:200]}",
+            summary=f"Failed sign-in as {attempted_address(email, normalized)}",
             actor_id=None,
         )
         db.session.commit()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from app.auth import service
-from app.auth.access import public, safe_next
+from app.auth.access import end_session, public, safe_next, start_session
 from app.auth.forms import AccountForm, ChangePasswordForm, LoginForm
 from app.extensions import limiter
 from app.notify import service as notify
@@ -48,18 +48,17 @@ def login():
     result = service.authenticate(form.email.data, form.password.data)
     if not result.ok:
         return render_template("auth/login.html", form=form, error=GENERIC_LOGIN_ERROR), 401
-    session.permanent = True  # expires after QM_SESSION_MINUTES without activity
-    login_user(result.user)
+    # A new session (new cookie, new CSRF token), ended by QM_SESSION_MINUTES idle or QM_SESSION_MAX_HOURS in all.
+    start_session(result.user)
     return redirect(target or url_for("main.index"), code=303)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session and go back to the sign-in page."""
+    """End the session, on the server too, and go back to the sign-in page."""
     service.record_logout(current_user._get_current_object())
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
 
@@ -87,7 +86,7 @@ def change_password():
             form.current.errors.append(str(error))
         else:
             # The password change ended every session, this one included: start a fresh one.
-            login_user(user)
+            start_session(user)
             flash("Your password is changed. Other sessions are signed out.", "success")
             return redirect(url_for("main.index"), code=303)
     status = 400 if request.method == "POST" else 200

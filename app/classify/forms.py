@@ -11,7 +11,10 @@ class CategoryForm(FlaskForm):
     colour = StringField(
         "Colour",
         default="#6b7280",
-        validators=[Regexp(r"^#[0-9a-fA-F]{6}$", message="A colour like #2563eb.")],
+        validators=[
+            Length(max=7, message="Too long for a colour."),
+            Regexp(r"^#[0-9a-fA-F]{6}$", message="A colour like #2563eb."),
+        ],
     )
 
 

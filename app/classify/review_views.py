@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import role_required
@@ -25,6 +26,7 @@ from app.classify.forms import ReviewFilterForm
 from app.classify.models import Category
 from app.classify.review_queue import QueueFilter
 from app.documents.models import Document
+from app.documents.visibility import visible_document, visible_document_or_404
 from app.extensions import db
 from app.web import invalid_filters, is_htmx, render_page
 
@@ -75,7 +77,8 @@ def _context(filters: QueueFilter, current: Document | None, **extra) -> dict:
         "suggestion": suggestion,
         "position": review_queue.position(filters, current) if current is not None else 0,
         "total": total,
-        "queue": db.session.scalars(review_queue.waiting(filters).limit(LIST_SIZE)).all(),
+        # The list shows names and figures only: the text (which can be large) stays in the database.
+        "queue": db.session.scalars(review_queue.waiting(filters).options(defer(Document.text)).limit(LIST_SIZE)).all(),
         # Without filters the queue is everything waiting: no second count.
         "waiting_everywhere": service.waiting_count() if filters.args() else total,
         "filed": service.filed_counts(),
@@ -87,7 +90,8 @@ def _context(filters: QueueFilter, current: Document | None, **extra) -> dict:
 
 
 def _document_or_none(document_id: int | None) -> Document | None:
-    return db.session.get(Document, document_id) if document_id else None
+    """The `at` document when it may be seen; a trashed one is treated as absent (the queue starts at the top)."""
+    return visible_document(document_id)
 
 
 def _target(filters: QueueFilter) -> Document | None:
@@ -139,9 +143,7 @@ def _after_decision(filters: QueueFilter, decided: Document, message: str, rank_
 def decide(document_id: int):
     """File one document: under the model's first choice (accept) or under the category picked."""
     _form, filters, _problem = _filters()
-    document = db.session.get(Document, document_id)
-    if document is None:
-        abort(404, description=f"There is no document number {document_id}.")
+    document = visible_document_or_404(document_id)
     # Where the document stood in the queue before the decision: the next item is the one after that.
     place = SimpleNamespace(id=document.id, confidence=document.confidence)
     raw = request.form.get("category_id", "")

@@ -51,6 +51,9 @@ class Document(db.Model):
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The consumer that claimed it last, by its heartbeat name (host:pid:queue; NULL outside a consumer):
+    # the sweeper leaves a processing document alone while this consumer still beats.
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pages: Mapped[int | None]
     pages_processed: Mapped[int | None]

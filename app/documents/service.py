@@ -32,7 +32,7 @@ from app.documents.models import ACTIVE_STATES, Document, DocumentEvent, Documen
 from app.documents.storage import BlobTooLarge, blob_store
 from app.errors import DomainError
 from app.extensions import db
-from app.ops import audit
+from app.ops import audit, workers
 from app.search import outbox
 
 log = logging.getLogger(__name__)
@@ -315,8 +315,12 @@ def _transition(
     return result.rowcount == 1
 
 
-def claim(document_id: int) -> bool:
-    """Take a queued document for processing; False when another worker has it, it is done, or it is being purged."""
+def claim(document_id: int, claimed_by: str | None = None) -> bool:
+    """Take a queued document for processing; False when another worker has it, it is done, or it is being purged.
+
+    `claimed_by` is the claiming consumer's heartbeat name: while that consumer beats, the sweeper
+    knows the document is being worked on, however long it takes (up to the task time limit).
+    """
     claimed = _transition(
         document_id,
         DocumentState.QUEUED,
@@ -324,6 +328,7 @@ def claim(document_id: int) -> bool:
         Document.purge_started_at.is_(None),  # a purge and a worker never hold the same document
         processing_started_at=utcnow(),
         failure_reason=None,
+        claimed_by=claimed_by[:300] if claimed_by else None,
     )
     if claimed:
         _event(document_id, "processing")
@@ -410,17 +415,47 @@ class SweepResult:
     failed: list[int]
 
 
+# How long past the task time limit a beating worker may still hold a document: it has stopped the
+# reader by then and is recording the failure. Later than that, something else holds it up.
+TIME_LIMIT_MARGIN = timedelta(seconds=60)
+
+
+def _still_running(candidates: list[Document], now) -> set[int]:
+    """The processing documents whose claiming consumer still beats and whose time limit has not passed.
+
+    A slow document (a 200-page scan) is being read, not stuck: re-sending it would read it twice
+    at once. Its claimant's heartbeat tells the two apart; a consumer that was killed stops beating
+    and counts as stale after three missed beats. Without a recorded claimant (claimed outside a
+    consumer) nothing says it is alive, so it is treated as stuck, as before.
+    """
+    processing = [d for d in candidates if d.state == DocumentState.PROCESSING.value and d.claimed_by]
+    alive = workers.beating({d.claimed_by for d in processing}, now)
+    limit = current_app.config["TASK_TIMEOUT_SECONDS"]
+    running = set()
+    for document in processing:
+        if document.claimed_by not in alive:
+            continue
+        started = document.processing_started_at or document.state_changed_at
+        if limit and started < now - timedelta(seconds=limit) - TIME_LIMIT_MARGIN:
+            continue  # alive, but far past the limit its own worker enforces: treat it as stuck
+        running.add(document.id)
+    return running
+
+
 def sweep_stuck(now=None) -> SweepResult:
-    """Re-send documents stuck in queued/processing (lost task, killed worker); give up after the attempt limit."""
+    """Re-send documents stuck in queued/processing (lost task, a worker that stopped beating); give up after the
+    attempt limit. A document whose worker is alive and beating is left alone until its task time limit."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["STUCK_AFTER_SECONDS"])
-    stuck = db.session.scalars(
+    candidates = db.session.scalars(
         select(Document).where(
             Document.state.in_([s.value for s in ACTIVE_STATES]),
             Document.state_changed_at < cutoff,
             Document.purge_started_at.is_(None),  # on its way out: no worker will take it
         )
     ).all()
+    running = _still_running(list(candidates), now)
+    stuck = [document for document in candidates if document.id not in running]
     requeued, failed = [], []
     for document in stuck:
         attempts = document.attempts + 1
@@ -440,7 +475,12 @@ def sweep_stuck(now=None) -> SweepResult:
                 _event(document.id, "failed", f"stuck in {was}; gave up after {attempts} attempts")
                 failed.append(document.id)
         elif _transition(document.id, DocumentState(was), DocumentState.QUEUED, attempts=attempts):
-            _event(document.id, "requeued", f"was {was} since {document.state_changed_at:%Y-%m-%d %H:%M:%S} UTC")
+            why = (
+                f"; its worker {document.claimed_by} stopped beating"
+                if was == "processing" and document.claimed_by
+                else ""
+            )
+            _event(document.id, "requeued", f"was {was} since {document.state_changed_at:%Y-%m-%d %H:%M:%S} UTC{why}")
             requeued.append(document.id)
     db.session.commit()
     for document_id in requeued:

@@ -8,7 +8,7 @@ from huey import crontab
 
 from app import pipeline
 from app.documents import extract, service, trash
-from app.ops import context, metrics
+from app.ops import consumer, context, metrics
 from app.queue import periodic_task, task
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,14 @@ def process_document(document_id: int) -> str:
     return outcome
 
 
+def _claimant() -> str | None:
+    """The heartbeat name of the consumer running this task (None outside a consumer: tests, the web)."""
+    identity = consumer.current_identity()
+    return identity.name if identity is not None else None
+
+
 def _process(document_id: int) -> str:
-    if not service.claim(document_id):
+    if not service.claim(document_id, claimed_by=_claimant()):
         return "not claimed"
     document = service.get_document(document_id)
     try:
@@ -49,7 +55,8 @@ def _process(document_id: int) -> str:
         return "retry"
     except Exception as error:  # an unforeseen problem: retry a few times, then fail with a plain reason
         log.exception("document processing failed", extra={"document_id": document_id})
-        _retry_later(document_id, f"Unexpected problem while reading the file ({type(error).__name__}).")
+        kind = error.kind if isinstance(error, extract.ChildError) else type(error).__name__
+        _retry_later(document_id, f"Unexpected problem while reading the file ({kind}).")
         return "retry"
     timings = {**(document.timings or {}), **work.timings}  # the upload's store time, then each step's
     service.finish(document_id, work.extraction, timings, work.has_thumbnail, work.fields)
@@ -59,7 +66,7 @@ def _process(document_id: int) -> str:
 
 @periodic_task(crontab(minute="*"))
 def sweep_stuck_documents() -> None:
-    """Every minute: re-send documents whose task was lost (killed worker, queue down at upload)."""
+    """Every minute: re-send documents whose task was lost (a worker that stopped beating, queue down at upload)."""
     result = service.sweep_stuck()
     if result.requeued or result.failed:
         log.info("swept stuck documents", extra={"requeued": result.requeued, "failed": result.failed})

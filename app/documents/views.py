@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import defer
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import role_required
@@ -20,6 +22,7 @@ from app.documents import service, trash
 from app.documents.forms import DocumentFilterForm, TrashFilterForm
 from app.documents.models import Document, DocumentEvent
 from app.documents.storage import blob_store, thumbnail_path
+from app.documents.visibility import visible_document_or_404
 from app.extensions import db
 from app.querying import contains, within_dates
 from app.web import invalid_filters, is_htmx, render_page
@@ -65,7 +68,8 @@ class DocumentFilter:
 
 
 def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
-    query = select(Document).where(Document.deleted_at.is_(None))
+    """Documents not in the trash matching `filters`; without their text, which no list or export shows."""
+    query = select(Document).options(defer(Document.text)).where(Document.deleted_at.is_(None))
     if filters.state:
         query = query.where(Document.state == filters.state)
     if filters.kind:
@@ -80,6 +84,13 @@ def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
     if filters.q:
         query = query.where(contains(Document.filename, filters.q))
     return query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+
+
+def _page_of(query: Select[tuple[Document]]) -> Pagination:
+    """One page of a document list, counted without a subquery (which would select every column, text included)."""
+    page = db.paginate(query, per_page=50, max_per_page=200, error_out=False, count=False)
+    page.total = db.session.scalar(query.with_only_columns(func.count(Document.id)).order_by(None)) or 0
+    return page
 
 
 def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
@@ -111,7 +122,7 @@ def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
 def index():
     """Every document with its state, filtered and sorted, with counts per state and type."""
     form, filters, problem = _filters()
-    page = None if problem else db.paginate(document_query(filters), per_page=50, max_per_page=200, error_out=False)
+    page = None if problem else _page_of(document_query(filters))
     return render_page(
         "documents/list.html",
         "results",
@@ -211,7 +222,7 @@ def upload():
 @bp.get("/documents/<int:document_id>/status")
 def status(document_id: int):
     """The live state widget of one document: polls itself until the document is processed or failed."""
-    document = service.get_document(document_id)
+    document = visible_document_or_404(document_id)
     body = render_template("documents/_status.html", document=document)
     here = urlsplit(request.headers.get("HX-Current-URL", "")).path.rstrip("/")
     if document.is_finished and here == url_for("documents.show", document_id=document_id):
@@ -222,8 +233,8 @@ def status(document_id: int):
 
 @bp.get("/documents/<int:document_id>")
 def show(document_id: int):
-    """A document: preview, text, details, stage times, history, download, retry."""
-    document = service.get_document(document_id)
+    """A document: preview, text, details, stage times, history, download, retry (a trashed one: admins only)."""
+    document = visible_document_or_404(document_id)
     events = db.session.scalars(
         select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
     ).all()
@@ -257,19 +268,21 @@ def _similar(document: Document) -> list:
 
 @bp.get("/documents/<int:document_id>/thumbnail.png")
 def thumbnail(document_id: int):
-    document = service.get_document(document_id)
+    """The first page as a small PNG. Cached by the browser only: it is behind sign-in, so no shared cache keeps it."""
+    document = visible_document_or_404(document_id)
     path = thumbnail_path(document.sha256)
     if not document.has_thumbnail or not path.exists():
         abort(404)
-    return send_file(path, mimetype="image/png", max_age=3600)
+    response = send_file(path, mimetype="image/png", max_age=3600)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
 
 
 @bp.get("/documents/<int:document_id>/download")
 def download(document_id: int):
     """The original bytes, with the stored type, always as an attachment (never rendered by the browser)."""
-    document = service.get_document(document_id)
-    if document.deleted_at is not None and not current_user.can(Role.ADMIN):
-        abort(410, description=f"{document.filename} was deleted.")
+    document = visible_document_or_404(document_id)
     store = blob_store()
     if not store.exists(document.sha256):
         if document.deleted_at is not None:
@@ -301,6 +314,7 @@ def _require_confirmation() -> None:
 def retry(document_id: int):
     """Process a failed document again."""
     _require_confirmation()
+    visible_document_or_404(document_id)
     document = service.retry(document_id, user_id=current_user.id)
     flash(f"{document.filename} is queued again.", "success")
     return redirect(url_for("documents.show", document_id=document_id), code=303)
@@ -311,9 +325,9 @@ def retry(document_id: int):
 def confirm_delete(document_id: int):
     """Ask before moving a document to the trash, saying what that means (a plain page: works without scripts)."""
     document = service.get_document(document_id)
-    if document.deleted_at is not None:
+    if document.deleted_at is not None:  # its page is for admins only now: the trash is where it can be restored
         flash(f"{document.filename} is already in the trash.", "success")
-        return redirect(url_for("documents.show", document_id=document_id), code=303)
+        return redirect(url_for("documents.trash_page"), code=303)
     return render_template(
         "documents/confirm_delete.html", document=document, trash_days=current_app.config["TRASH_DAYS"]
     )
@@ -403,8 +417,8 @@ def _trash_filters() -> tuple[TrashFilterForm, trash.TrashFilter, str | None]:
 def trash_page():
     """What is in the trash, newest first: who deleted it, when, and when it goes for good; restore, remove now."""
     form, filters, problem = _trash_filters()
-    query = trash.trash_query(filters)
-    page = None if problem else db.paginate(query, per_page=50, max_per_page=200, error_out=False)
+    query = trash.trash_query(filters).options(defer(Document.text))
+    page = None if problem else _page_of(query)
     return render_page(
         "documents/trash.html",
         "results",
@@ -428,7 +442,8 @@ def trash_csv():
         abort(400, description=problem)
 
     def rows():
-        for d in db.session.scalars(trash.trash_query(filters).execution_options(yield_per=500)):
+        query = trash.trash_query(filters).options(defer(Document.text))
+        for d in db.session.scalars(query.execution_options(yield_per=500)):
             yield (
                 d.id,
                 d.filename,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,7 +76,7 @@ CHECKS: dict[str, Callable[[], None]] = {
 
 
 def readiness() -> dict[str, str]:
-    """Each dependency's state: "ok", or the error in one line."""
+    """Each dependency's state: "ok", or the error in one line (for admins and callers inside the deployment)."""
     results = {}
     for name, check in CHECKS.items():
         try:
@@ -85,6 +87,34 @@ def readiness() -> dict[str, str]:
                 db.session.rollback()
             results[name] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
     return results
+
+
+# An anonymous /readyz answers from a probe at most this old: anyone may call it, and each probe
+# opens a database connection, pings Redis and writes and fsyncs a file.
+READY_CACHE_SECONDS = 5.0
+_ready_lock = threading.Lock()  # one probe at a time per process; callers meanwhile wait for its answer
+
+
+@dataclass
+class _ReadyProbe:
+    ready: bool = False
+    at: float | None = None  # time.monotonic() of the probe
+
+
+def is_ready(max_age: float = READY_CACHE_SECONDS) -> bool:
+    """Whether every required dependency answers, from a probe at most `max_age` seconds old (per process).
+
+    The anonymous /readyz asks this: it needs the verdict only, and a flood of calls must
+    not become a flood of probes. Kept per app (in `app.extensions`), so a test's app never
+    sees another's verdict.
+    """
+    probe = current_app.extensions.setdefault("qm_ready_probe", _ReadyProbe())
+    with _ready_lock:
+        if probe.at is not None and time.monotonic() - probe.at < max_age:
+            return probe.ready
+        probe.ready = all(state == "ok" for state in readiness().values())
+        probe.at = time.monotonic()
+        return probe.ready
 
 
 @dataclass(frozen=True)

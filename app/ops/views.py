@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -25,10 +26,36 @@ def healthz():
     return jsonify(status="ok")
 
 
+def _may_see_readiness_details() -> bool:
+    """Callers /metrics lets in (inside the deployment, or with the metrics token), and signed-in admins.
+
+    The address is asked first: it needs no database, which may be the very thing that is down.
+    Loading the signed-in user does need it; when that fails the caller gets the verdict only.
+    """
+    if ops_metrics.may_read(request):
+        return True
+    try:
+        return bool(current_user.is_authenticated and current_user.can(Role.ADMIN))
+    except Exception:  # the database is down: /readyz must still answer (503), not fail itself
+        db.session.rollback()
+        return False
+
+
 @bp.get("/readyz")
 @public
 def readyz():
-    """Every dependency answers: 200 when all do, 503 naming the ones that do not."""
+    """Every dependency answers: 200 when all do, 503 naming the ones that do not.
+
+    Strangers get the verdict only, from a probe at most a few seconds old: error texts name hosts
+    and paths, and the counts and the model's figures are nobody else's business. Admins and
+    callers inside the deployment (the same rule as /metrics) get every detail, probed afresh.
+    """
+    if not _may_see_readiness_details():
+        ready = service.is_ready()
+        response = jsonify(status="ok" if ready else "unavailable")
+        response.status_code = 200 if ready else 503
+        response.headers["Cache-Control"] = "no-store"
+        return response
     checks = service.readiness()
     ready = all(state == "ok" for state in checks.values())
     # The model and the search index are reported, not required: without a model documents wait for

@@ -169,6 +169,21 @@ class WorkerSummary:
         return {"running": self.running, "stale": self.stale, "schedulers": self.schedulers}
 
 
+def beating(names: set[str], now: datetime | None = None) -> set[str]:
+    """Which of these consumers (by heartbeat name) beat within the last three intervals: alive, not stale.
+
+    A name without a row (a consumer that stopped cleanly, or was pruned) is not beating.
+    """
+    if not names:
+        return set()
+    now = now or utcnow()
+    stale_before = now - timedelta(seconds=STALE_AFTER_BEATS * heartbeat_seconds())
+    query = select(WorkerHeartbeat.name).where(
+        WorkerHeartbeat.name.in_(sorted(names)), WorkerHeartbeat.last_seen_at >= stale_before
+    )
+    return set(db.session.scalars(query))
+
+
 def worker_views(now: datetime | None = None) -> list[WorkerView]:
     """Every consumer that beat in the last day: this queue's first, running before stale."""
     now = now or utcnow()

@@ -72,6 +72,12 @@ SNIPPET_SOURCE_CHARS = 50_000  # how much of a hit's text is read and scanned fo
 SNIPPET_CHARS = 240
 MAX_CORRECTED_WORDS = 6
 SEARCH_TIME_BUDGET = 2.0  # seconds of matching per search; past it, what was found so far is shown
+MAX_EXPANDED_TERMS = 500  # index words all the wildcards of one search may stand for, together
+MAX_SCANNED_TERMS = 20_000  # index words looked at while expanding them (a*z reads many to keep few)
+TOO_BROAD = (
+    "The wildcards matched too many words, so only some of them were searched; "
+    "put more letters before the * to search them all."
+)
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "TO"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -191,6 +197,111 @@ def _tame(q: wq.Query, notes: list[str]) -> wq.Query:
     if dropped:
         notes.append("Put at least two letters before * or ?: a wildcard on its own would match every document.")
     return q
+
+
+class _Listed(wq.MultiTerm):
+    """A prefix or wildcard with the index words it stands for listed once, within the search's budget.
+
+    Whoosh expands a wildcard again for every pass and every segment, and with no limit: 125 two-letter
+    prefixes fit in 500 characters and stood for tens of thousands of words, before the time budget
+    was ever checked. Listing the words once, up to MAX_EXPANDED_TERMS for the whole search, bounds
+    the matching, the counting and the highlighting alike.
+    """
+
+    def __init__(self, original: wq.Query, btexts: tuple[bytes, ...]) -> None:
+        self.fieldname = original.fieldname
+        self.text = original.text
+        self.boost = original.boost
+        self.constantscore = getattr(original, "constantscore", True)
+        self.btexts = btexts
+        self.startchar = getattr(original, "startchar", None)
+        self.endchar = getattr(original, "endchar", None)
+        self.shown = str(original)
+
+    def _btexts(self, ixreader):
+        return iter(self.btexts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Listed) and (self.fieldname, self.text, self.boost, self.btexts) == (
+            other.fieldname,
+            other.text,
+            other.boost,
+            other.btexts,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.fieldname, self.text, self.boost, self.btexts))
+
+    def __repr__(self) -> str:
+        return f"_Listed({self.fieldname!r}, {self.text!r}, {len(self.btexts)} words)"
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+def _looked_at(node: wq.MultiTerm, reader):
+    """Each index word a wildcard looks at while expanding: the word when it matches, None when it does not.
+
+    Whoosh's own expansion hides the words it reads and rejects (a*z reads every word starting
+    with a); reading them here lets the scan be counted and stopped.
+    """
+    if isinstance(node, wq.PatternQuery) and not isinstance(node, wq.Prefix):
+        field = reader.schema[node.fieldname]
+        pattern = re.compile(node._get_pattern())
+        prefix = node._find_prefix(node.text)
+        candidates = reader.expand_prefix(node.fieldname, prefix) if prefix else reader.lexicon(node.fieldname)
+        for btext in candidates:
+            yield btext if pattern.match(field.from_bytes(btext)) else None
+    else:
+        yield from node._btexts(reader)
+
+
+def _bounded(q: wq.Query, reader, deadline: float) -> tuple[wq.Query, bool]:
+    """`q` with every wildcard replaced by the index words it stands for, and whether some were left out.
+
+    At most MAX_EXPANDED_TERMS words in all, MAX_SCANNED_TERMS looked at, and nothing after `deadline`.
+    A wildcard that got none of its words (in any field) is left out of the search: not required, not
+    matched. One that got some is searched for those. A wildcard that matches no word of the index at
+    all still matches nothing, as before.
+    """
+    kept_left, scan_left = MAX_EXPANDED_TERMS, MAX_SCANNED_TERMS
+    # One typed wildcard is one leaf per searched field (file name, text): it is dropped or kept as a whole.
+    cut_short: set[tuple[str, int | None, int | None]] = set()
+    found: Counter[tuple[str, int | None, int | None]] = Counter()
+
+    def expand(node: wq.Query) -> wq.Query:
+        nonlocal kept_left, scan_left
+        if not isinstance(node, wq.MultiTerm) or isinstance(node, _Listed):
+            return node
+        kept: list[bytes] = []
+        try:
+            for looked, btext in enumerate(_looked_at(node, reader)):
+                if len(kept) >= kept_left or scan_left <= 0 or (not looked & 63 and time.monotonic() > deadline):
+                    cut_short.add(_typed(node))
+                    break
+                scan_left -= 1
+                if btext is not None:
+                    kept.append(btext)
+        except Exception:  # a field or pattern Whoosh cannot expand: it matches no word
+            log.info("wildcard not expanded", exc_info=True)
+        kept_left -= len(kept)
+        found[_typed(node)] += len(kept)
+        return _Listed(node, tuple(kept))
+
+    def drop_unsearched(node: wq.Query) -> wq.Query:
+        if isinstance(node, _Listed) and _typed(node) in cut_short and not found[_typed(node)]:
+            return wq.NullQuery  # none of its words fit: leave it out rather than let it match nothing
+        return node
+
+    expanded = q.accept(expand)
+    if cut_short:
+        expanded = expanded.accept(drop_unsearched)
+    return expanded.normalize(), bool(cut_short)
+
+
+def _typed(node: wq.Query) -> tuple[str, int | None, int | None]:
+    """Which wildcard the person typed this leaf for: its text and where it stood in the query."""
+    return node.text, getattr(node, "startchar", None), getattr(node, "endchar", None)
 
 
 def _plain_words(text: str) -> tuple[list[str], list[str]]:
@@ -700,9 +811,14 @@ def _run(
     message: str | None,
     snippets: bool,
 ) -> SearchResult:
+    deadline = time.monotonic() + SEARCH_TIME_BUDGET
+    q, too_broad = _bounded(q, searcher.reader(), deadline)
+    if too_broad:
+        message = f"{message} {TOO_BROAD}" if message else TOO_BROAD
+    if q is wq.NullQuery:
+        return SearchResult(query=text, total=0, message=message, page=page, per_page=per_page, sort=sort)
     hidden = _pending_deletes()
     runnable = wq.AndNot(q, hidden) if hidden is not None else q
-    deadline = time.monotonic() + SEARCH_TIME_BUDGET
     collected = _collect(searcher, runnable, _wanted(filters), page * per_page, sort, deadline)
     if not collected.complete:
         slow = "This search took too long to finish, so the results and counts are incomplete; add words to narrow it."

@@ -1,4 +1,8 @@
-"""Forms of the stock and order pages. Quantities arrive as text and are parsed by the service."""
+"""Forms of the stock and order pages. Quantities arrive as text and are parsed by the service.
+
+Every text field has a length bound (the database column's, or a few characters for a quantity), so
+an oversized value is refused by validation before any parsing or query sees it.
+"""
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -7,6 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.stock.models import DECREASE_REASONS, INCREASE_REASONS, REASON_LABELS, OrderStatus, Reason
+from app.stock.service import MAX_QUANTITY_CHARS
+
+QUANTITY_CHARS = MAX_QUANTITY_CHARS
+QUANTITY_TOO_LONG = f"A quantity is a whole number like +24: at most {MAX_QUANTITY_CHARS} characters."
+KEY_TOO_LONG = "The form was altered; reload the page and try again."
 
 # "" lets the sign choose: + is received, - is used.
 CHANGE_REASONS = [SelectChoice("", "Reason: received / used")] + [
@@ -31,16 +40,28 @@ class ProductForm(FlaskForm):
 class AdjustForm(FlaskForm):
     """ "+24" with an optional reason; one form per product row, so each gets a prefix."""
 
-    change = StringField("Add or remove", validators=[DataRequired(message="Type a change like +24 or -3.")])
+    change = StringField(
+        "Add or remove",
+        validators=[
+            DataRequired(message="Type a change like +24 or -3."),
+            Length(max=QUANTITY_CHARS, message=QUANTITY_TOO_LONG),
+        ],
+    )
     reason = SelectField("Reason", choices=CHANGE_REASONS, default="")
     note = StringField("Note", validators=[Optional(), Length(max=500)])
-    idempotency_key = HiddenField()
+    idempotency_key = HiddenField(validators=[Length(max=64, message=KEY_TOO_LONG)])
 
 
 class CountForm(FlaskForm):
-    counted = StringField("Counted on the shelf", validators=[DataRequired(message="Type the number you counted.")])
+    counted = StringField(
+        "Counted on the shelf",
+        validators=[
+            DataRequired(message="Type the number you counted."),
+            Length(max=QUANTITY_CHARS, message=QUANTITY_TOO_LONG),
+        ],
+    )
     note = StringField("Note", validators=[Optional(), Length(max=500)])
-    idempotency_key = HiddenField()
+    idempotency_key = HiddenField(validators=[Length(max=64, message=KEY_TOO_LONG)])
 
 
 class ImportForm(FlaskForm):
@@ -52,7 +73,7 @@ class LineForm(FlaskForm):
         csrf = False  # the order form around it carries the token
 
     sku = StringField("SKU", validators=[Optional(), Length(max=64)])
-    quantity = StringField("Quantity", validators=[Optional(), Length(max=12)])
+    quantity = StringField("Quantity", validators=[Optional(), Length(max=QUANTITY_CHARS, message=QUANTITY_TOO_LONG)])
 
 
 class OrderForm(FlaskForm):

@@ -76,9 +76,9 @@ def test_csv_export_uses_the_same_filters(client, auth, make_user):
     response = client.get("/admin/audit.csv?action=user.set_role")
     assert response.headers["Content-Disposition"] == 'attachment; filename="audit-log.csv"'
     lines = response.get_data(as_text=True).splitlines()
-    assert lines[0] == "time,who,action,target_type,target_id,summary,request_id,ip"
+    assert lines[0] == '"time","who","action","target_type","target_id","summary","request_id","ip"'  # all quoted
     assert len(lines) == 2
-    assert ",user.set_role,user," in lines[1]
+    assert '","user.set_role","user","' in lines[1]
 
 
 def test_the_log_is_paginated(app, client, auth):

@@ -16,9 +16,8 @@ from tests.support.consumer import shared_setup
 @pytest.fixture
 def setup(tmp_path, postgres_url):
     """Settings shared by the test's app and its consumer processes: one database, one data dir, one queue."""
-    with shared_setup(
-        tmp_path, postgres_url, name="docs", env={"QM_STUCK_AFTER_SECONDS": "1"}, STUCK_AFTER_SECONDS=1
-    ) as pair:
+    env = {"QM_STUCK_AFTER_SECONDS": "1", "QM_HEARTBEAT_SECONDS": "1"}  # a killed consumer is stale after 3 s
+    with shared_setup(tmp_path, postgres_url, name="docs", env=env, STUCK_AFTER_SECONDS=1, HEARTBEAT_SECONDS=1) as pair:
         yield pair
 
 
@@ -75,7 +74,7 @@ def test_a_worker_killed_mid_task_is_recovered_by_the_sweeper(setup, tmp_path):
             document_id = service.ingest(stream, "slow.pdf", user_id=None).document.id
     _wait_for_state(app, document_id, {"processing"}, timeout=30)
     first.kill()  # SIGKILL: Huey has no acknowledgements; this task is gone from the queue
-    time.sleep(1.5)
+    time.sleep(4)  # its heartbeat goes stale (three missed beats): only then is its document re-sent
     with app.app_context():
         assert db.session.get(Document, document_id).state == "processing"
     start_worker()

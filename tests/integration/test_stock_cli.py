@@ -55,4 +55,4 @@ def test_export_products_and_ledger(app, runner, tmp_path):
     assert [(r["sku"], r["on_hand"]) for r in rows] == [("CLI-1", "7")]
     ledger = tmp_path / "ledger.csv"
     assert runner.invoke(args=["stock", "export", "--ledger", str(ledger)]).exit_code == 0
-    assert "CLI-1,7,received,7" in ledger.read_text()
+    assert '"CLI-1","7","received","7"' in ledger.read_text()  # every cell quoted

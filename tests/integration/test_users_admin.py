@@ -128,8 +128,8 @@ def test_users_csv_lists_every_user(client, auth, make_user):
     response = client.get("/admin/users.csv")
     assert response.mimetype == "text/csv"
     lines = response.get_data(as_text=True).splitlines()
-    assert lines[0] == "email,role,active,created_at,last_login_at"
-    assert any(line.startswith("csv.person@example.com,viewer,true,") for line in lines)
+    assert lines[0] == '"email","role","active","created_at","last_login_at"'  # every cell quoted
+    assert any(line.startswith('"csv.person@example.com","viewer","true",') for line in lines)
 
 
 def test_a_viewer_posting_to_an_admin_action_changes_nothing(app, client, auth, make_user):

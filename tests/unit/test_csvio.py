@@ -19,5 +19,6 @@ def test_numbers_and_times_stay_as_they_are():
 
 
 def test_rows_are_quoted_by_the_csv_module():
+    """Every cell is quoted (issue 12): a separator inside a value never starts a new cell."""
     text = "".join(iter_csv(["name", "note"], [["Widget, large", 'says "hi"']]))
-    assert text == 'name,note\r\n"Widget, large","says ""hi"""\r\n'
+    assert text == '"name","note"\r\n"Widget, large","says ""hi"""\r\n'

@@ -21,7 +21,8 @@ The readers live in:
 - `pdf`: PDFs (pypdf for the text layer, pdfium for pixels) and their previews;
 - `images`: images (safe opening, frames within the pixel limit) and their previews;
 - `text`: plain text and Word documents;
-- `ocr`: the process's OCR engine, `ocr_image` and the slicing of long thin pictures.
+- `ocr`: the process's OCR engine, `ocr_image` and the slicing of long thin pictures;
+- `child`: the same two entry points run in a child process that a time limit can stop.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import io
 import re
 from pathlib import Path
 
+from .child import ChildError, ReaderStopped, TimeLimitReached
 from .detect import (
     DOCX_MIME,
     HEAD_BYTES,
@@ -64,7 +66,7 @@ from .ocr import (
 )
 from .pdf import BLANK_PAGE_LEVEL, MIN_TEXT_LAYER_CHARS, OCR_DPI, _extract_pdf, _pdf_thumbnail
 from .result import Extraction
-from .text import MAX_DOCX_UNPACKED_BYTES, _extract_docx, _extract_text
+from .text import MAX_DOCX_UNPACKED_BYTES, MAX_DOCX_XML_BYTES, _extract_docx, _extract_text
 
 __all__ = [
     "BLANK_PAGE_LEVEL",
@@ -76,6 +78,7 @@ __all__ = [
     "IMAGE_MIMES",
     "KINDS",
     "MAX_DOCX_UNPACKED_BYTES",
+    "MAX_DOCX_XML_BYTES",
     "MAX_OCR_PIECES",
     "MAX_OCR_TALL",
     "MAX_OCR_WIDE",
@@ -85,11 +88,14 @@ __all__ = [
     "MIN_TEXT_LAYER_CHARS",
     "OCR_DPI",
     "PDF_HEADER_WINDOW",
+    "ChildError",
     "CorruptFile",
     "DetectedType",
     "EncryptedPdf",
     "Extraction",
     "ExtractionError",
+    "ReaderStopped",
+    "TimeLimitReached",
     "TooLarge",
     "TransientExtractionError",
     "UnsupportedType",
