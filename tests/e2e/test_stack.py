@@ -323,6 +323,7 @@ class Session:
         response, _ = self.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
         assert response.status in (302, 303)
         assert not response.getheader("Location").endswith("/login")
+        self.request("GET", "/")  # signing in starts a fresh session: its pages carry a new CSRF token
 
     def upload(self, name: str, data: bytes):
         """POST one file as the upload script does, sending the body in 64 KB pieces."""
