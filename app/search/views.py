@@ -111,9 +111,14 @@ def export():
         snippets=False,
     )
     base = request.host_url.rstrip("/")
+    # Only what the rows show: never each hit's whole text.
     documents = {
         d.id: d
-        for d in db.session.scalars(select(Document).where(Document.id.in_([h.document_id for h in result.hits])))
+        for d in db.session.execute(
+            select(Document.id, Document.state, Document.uploaded_at).where(
+                Document.id.in_([h.document_id for h in result.hits])
+            )
+        )
     }
 
     def rows():

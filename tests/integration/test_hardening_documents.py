@@ -152,6 +152,7 @@ def test_list_pages_and_exports_do_not_load_the_documents_text(app, client, auth
         export_text = export.get_data(as_text=True)  # streamed: read it while listening
         trash_page = client.get("/documents/trash")
         trash_export = client.get("/documents/trash.csv").get_data(as_text=True)
+        search_export = client.get("/search.csv?q=letter").get_data(as_text=True)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
 
@@ -160,6 +161,7 @@ def test_list_pages_and_exports_do_not_load_the_documents_text(app, client, auth
     assert "letter-0.txt" in export_text
     assert trash_page.status_code == 200
     assert "old.txt" in trash_export
+    assert "letter-1.txt" in search_export
     document_reads = [s for s in statements if re.search(r"\bFROM documents\b", s, re.IGNORECASE)]
     assert document_reads, "the pages read no documents at all?"
     loading_text = [s for s in document_reads if _TEXT_COLUMN.search(s)]
