@@ -136,6 +136,7 @@ def test_every_hostile_file_is_refused_or_read_safely_and_never_served_live(app,
     assert outcomes["bomb.png"] in ("failed", "refused")
     assert outcomes["locked.pdf"] in ("failed", "refused")
     assert outcomes["program.exe"] in ("failed", "refused")
+    assert outcomes["zeros.bin"] == "refused"  # nothing readable: said at the upload, not stored
 
 
 @pytest.mark.parametrize("name", ["../../../../etc/passwd", "/etc/shadow", "..\\..\\windows\\win.ini"])

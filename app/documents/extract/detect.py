@@ -74,11 +74,22 @@ def detect_type(path: Path) -> DetectedType:
         )
 
     sample = _decode_text(head, truncated=truncated)
+    if sample is not None and _only_control_codes(sample):
+        raise UnsupportedType(
+            "The file holds only zero bytes or control codes, no readable characters, so there is no text to read."
+        )
     if sample is not None:
         return DetectedType("text/csv" if _looks_like_csv(sample, truncated) else "text/plain", "text")
     raise UnsupportedType(
         "The file's contents are not a PDF, an image, a Word document or plain text, so no text can be read from it."
     )
+
+
+def _only_control_codes(sample: str) -> bool:
+    """Zero bytes and control codes with nothing readable among them (a blank file is text: it waits for review)."""
+    readable = any(char.isprintable() and not char.isspace() for char in sample)
+    controls = any(unicodedata.category(char) == "Cc" and char not in "\t\n\r\f\v" for char in sample)
+    return controls and not readable
 
 
 def _describe(guess: filetype.Type) -> str:
