@@ -10,7 +10,7 @@ from app.documents.models import Document, DocumentEvent
 from app.extensions import db
 from tests.support import documents as files
 from tests.support import services
-from tests.support.consumer import shared_setup
+from tests.support.consumer import shared_setup, wait_for_state
 
 
 @pytest.fixture
@@ -19,18 +19,6 @@ def setup(tmp_path, postgres_url):
     env = {"QM_STUCK_AFTER_SECONDS": "1", "QM_HEARTBEAT_SECONDS": "1"}  # a killed consumer is stale after 3 s
     with shared_setup(tmp_path, postgres_url, name="docs", env=env, STUCK_AFTER_SECONDS=1, HEARTBEAT_SECONDS=1) as pair:
         yield pair
-
-
-def _wait_for_state(app, document_id: int, states: set[str], timeout: float = 60) -> Document:
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while time.monotonic() < deadline:
-            db.session.rollback()
-            document = db.session.get(Document, document_id, populate_existing=True)
-            if document.state in states:
-                return document
-            time.sleep(0.2)
-    pytest.fail(f"document {document_id} did not reach {states} within {timeout} s")
 
 
 def _processed_events(app, document_id: int) -> int:
@@ -50,7 +38,7 @@ def test_an_upload_is_processed_by_the_worker(setup, tmp_path):
         pdf = files.make_text_pdf(tmp_path / "order.pdf", ["Purchase order 9001", "Forty crates of oolong"])
         with pdf.open("rb") as stream:
             document_id = service.ingest(stream, "order.pdf", user_id=None).document.id
-    document = _wait_for_state(app, document_id, {"processed", "failed"})
+    document = wait_for_state(app, document_id, {"processed", "failed"})
     assert document.state == "processed"
     assert "Forty crates of oolong" in document.text
 
@@ -72,7 +60,7 @@ def test_a_worker_killed_mid_task_is_recovered_by_the_sweeper(setup, tmp_path):
             writer.write(out)
         with slow.open("rb") as stream:
             document_id = service.ingest(stream, "slow.pdf", user_id=None).document.id
-    _wait_for_state(app, document_id, {"processing"}, timeout=30)
+    wait_for_state(app, document_id, {"processing"}, timeout=30)
     first.kill()  # SIGKILL: Huey has no acknowledgements; this task is gone from the queue
     time.sleep(4)  # its heartbeat goes stale (three missed beats): only then is its document re-sent
     with app.app_context():
@@ -81,7 +69,7 @@ def test_a_worker_killed_mid_task_is_recovered_by_the_sweeper(setup, tmp_path):
     with app.app_context():
         swept = service.sweep_stuck()
     assert swept.requeued == [document_id]
-    document = _wait_for_state(app, document_id, {"processed", "failed"}, timeout=90)
+    document = wait_for_state(app, document_id, {"processed", "failed"}, timeout=90)
     assert document.state == "processed"
     assert "DELIVERY" in document.text.upper()
     assert document.attempts == 1
@@ -103,7 +91,7 @@ def test_an_upload_while_redis_is_down_is_kept_and_processed_later(setup):
     time.sleep(1.1)
     with back.app_context():
         assert service.sweep_stuck().requeued == [document_id]
-    document = _wait_for_state(back, document_id, {"processed", "failed"})
+    document = wait_for_state(back, document_id, {"processed", "failed"})
     assert document.state == "processed"
     assert "broken cups" in document.text
 
@@ -124,7 +112,7 @@ def test_a_consumer_in_its_own_container_serves_its_pipeline_figures(tmp_path, p
             pdf = files.make_text_pdf(tmp_path / "note.pdf", ["Delivery note 77", "Six boxes of sencha"])
             with pdf.open("rb") as stream:
                 document_id = service.ingest(stream, "note.pdf", user_id=None).document.id
-        assert _wait_for_state(app, document_id, {"processed", "failed"}).state == "processed"
+        assert wait_for_state(app, document_id, {"processed", "failed"}).state == "processed"
 
         def extractions() -> float:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:

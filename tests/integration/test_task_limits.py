@@ -26,7 +26,7 @@ from app.ops import workers
 from app.ops.models import WorkerHeartbeat
 from tests.support import documents as files
 from tests.support import services
-from tests.support.consumer import shared_setup
+from tests.support.consumer import shared_setup, wait_for_state
 
 TIME_LIMIT = 6  # seconds: a new reader process starts well within it; thirty scanned pages never finish in it
 
@@ -46,19 +46,6 @@ def _scanned_pdf(folder: Path, pages: int) -> Path:
 def _upload(app, path: Path) -> int:
     with app.app_context(), path.open("rb") as stream:
         return service.ingest(stream, path.name, user_id=None).document.id
-
-
-def _wait_for_state(app, document_id: int, states: set[str], timeout: float = 90) -> Document:
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while time.monotonic() < deadline:
-            db.session.rollback()
-            document = db.session.get(Document, document_id, populate_existing=True)
-            if document.state in states:
-                db.session.expunge(document)
-                return document
-            time.sleep(0.2)
-    pytest.fail(f"document {document_id} did not reach {states} within {timeout} s")
 
 
 def _events(app, document_id: int) -> list[str]:
@@ -97,7 +84,7 @@ def test_a_document_over_the_time_limit_fails_once_with_a_sentence_and_the_worke
             app, files.make_text_file(tmp_path / "note.txt", "Credit note 12 for a cracked teapot", "utf-8")
         )
 
-        failed = _wait_for_state(app, slow, {"processed", "failed"})
+        failed = wait_for_state(app, slow, {"processed", "failed"})
         assert failed.state == "failed"
         assert failed.failure_reason.startswith(
             f"Reading this file took longer than {TIME_LIMIT} seconds, so it was stopped"
@@ -106,7 +93,7 @@ def test_a_document_over_the_time_limit_fails_once_with_a_sentence_and_the_worke
         assert failed.attempts == 0  # failed once: no retry was scheduled, none will be
         assert _events(app, slow) == ["uploaded", "processing", "failed"]
         # The work itself was stopped: the reader that was at it is gone (killed, not left running beside the next).
-        next_one = _wait_for_state(app, after, {"processed", "failed"}, timeout=60)
+        next_one = wait_for_state(app, after, {"processed", "failed"}, timeout=60)
         assert next_one.state == "processed"
         assert "cracked teapot" in next_one.text
         assert len(_reader_processes(consumer.pid)) == 1  # the fresh reader that read the note
@@ -131,7 +118,7 @@ def test_the_sweeper_leaves_alone_a_document_its_worker_is_still_reading(beating
     app = app_with(services.TEST_REDIS_URL)
     consumer = start_consumer()
     document_id = _upload(app, _scanned_pdf(tmp_path, pages=12))
-    _wait_for_state(app, document_id, {"processing"}, timeout=30)
+    wait_for_state(app, document_id, {"processing"}, timeout=30)
     for _ in range(2):  # past STUCK_AFTER_SECONDS, twice: a slow document, not a stuck one
         time.sleep(2)
         with app.app_context():
@@ -152,7 +139,7 @@ def test_a_document_whose_worker_stopped_beating_is_resent_and_read_once(beating
     app = app_with(services.TEST_REDIS_URL)
     first = start_consumer()
     document_id = _upload(app, _scanned_pdf(tmp_path, pages=3))
-    _wait_for_state(app, document_id, {"processing"}, timeout=30)
+    wait_for_state(app, document_id, {"processing"}, timeout=30)
     first.kill()  # SIGKILL: its task is lost with it, and its heartbeat row stays behind, going stale
     deadline = time.monotonic() + 20
     with app.app_context():
@@ -164,7 +151,7 @@ def test_a_document_whose_worker_stopped_beating_is_resent_and_read_once(beating
     assert swept.requeued == [document_id]
     assert any("stopped beating" in (e.detail or "") for e in _event_rows(app, document_id, "requeued"))
     start_consumer()
-    document = _wait_for_state(app, document_id, {"processed", "failed"})
+    document = wait_for_state(app, document_id, {"processed", "failed"})
     assert document.state == "processed"
     assert "DELIVERY" in document.text.upper()
     assert document.attempts == 1

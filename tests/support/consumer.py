@@ -6,16 +6,19 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import text
 
 from app import create_app
 from app.config import config_for_tests
+from app.documents.models import Document
 from app.extensions import db
 from tests.support import services
 
@@ -118,3 +121,17 @@ def shared_setup(
         for app in apps:  # close every pool, or connections are left to the garbage collector
             with app.app_context():
                 db.engine.dispose()
+
+
+def wait_for_state(app: Flask, document_id: int, states: set[str], timeout: float = 90) -> Document:
+    """The document (detached, as the consumers committed it) once its state is in `states`; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            document = db.session.get(Document, document_id, populate_existing=True)
+            if document.state in states:
+                db.session.expunge(document)
+                return document
+            time.sleep(0.2)
+    pytest.fail(f"document {document_id} did not reach {states} within {timeout} s")
