@@ -33,6 +33,8 @@ from huey import Huey, chord
 from huey.api import Task
 from huey.storage import BaseStorage, RedisStorage, SqliteStorage
 
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -159,6 +161,30 @@ def _in_app_context(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
 
     return run
+
+
+def enqueue_after_commit(task: Any, *args: Any, delay: float | None = None, fallback: str, **log_extra: Any) -> bool:
+    """Commit the caller's transaction, then hand `task(*args)` to the queue (after `delay` seconds).
+
+    The order matters: a worker must never pick up work whose rows are not committed yet. The
+    queue being down never fails the caller, whose change is already safe: the work is logged
+    as not enqueued and `fallback` says which periodic job picks it up instead. False then.
+    """
+    db.session.commit()
+    try:
+        if delay:
+            task.schedule(args, delay=delay)
+        else:
+            task(*args)
+    except Exception:
+        log.warning(
+            "task not enqueued; %s",
+            fallback,
+            extra={"task": getattr(task, "name", repr(task)), **log_extra},
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def task(**options: Any) -> Callable[[Callable[..., Any]], Any]:

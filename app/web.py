@@ -11,10 +11,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, Response, abort, has_request_context, render_template, request
 from jinja2_fragments.flask import render_block
+
+from app.forms import ConfirmForm
+
+FormT = TypeVar("FormT")
+FilterT = TypeVar("FilterT")
 
 
 def is_htmx() -> bool:
@@ -33,6 +40,41 @@ def invalid_filters(form: Any) -> str:
     """What is wrong with a list page's filters, in one sentence naming each field by its label."""
     problems = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
     return f"Some filters are not valid: {problems}"
+
+
+@dataclass(frozen=True)
+class Filtered(Generic[FormT, FilterT]):
+    """A list page's filter form as read from the query string: the form to show again, what it
+    asks for, and `problem`, the sentence shown (with a 400) when a filter is not valid."""
+
+    form: FormT
+    filters: FilterT
+    problem: str | None = None
+
+    @property
+    def status(self) -> int:
+        """The page's status: 400 while a filter is not valid (the page still shows the form)."""
+        return 400 if self.problem else 200
+
+    def or_400(self) -> FilterT:
+        """The filters, or a 400 with the problem (for exports, which have no form to show it on)."""
+        if self.problem:
+            abort(400, description=self.problem)
+        return self.filters
+
+
+def read_filters(form: FormT, build: Callable[[FormT], FilterT], empty: FilterT) -> Filtered[FormT, FilterT]:
+    """Validate a filter form bound to the query string and `build` the filters it asks for; `empty`
+    stands in (and lists nothing) while a filter is not valid."""
+    if not form.validate():  # type: ignore[attr-defined]
+        return Filtered(form, empty, invalid_filters(form))
+    return Filtered(form, build(form))
+
+
+def require_confirmation() -> None:
+    """Refuse (400) a state change whose button-only form did not carry a valid CSRF token."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
 
 
 # Bounds on the query string, checked before any view (and before the sign-in guard) reads it. The
@@ -143,7 +185,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
-        from app.auth.models import Role
-
         # Emails are rendered by workers, outside any request.
-        return {"Role": Role, "htmx_request": has_request_context() and is_htmx()}
+        return {"htmx_request": has_request_context() and is_htmx()}

@@ -243,6 +243,7 @@ def init_app(app: Flask) -> None:
     """Sign-in guard and sessions. Call before `csrf.init_app`, so the guard runs before CSRF reads a body."""
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
+    app.jinja_env.globals["Role"] = Role  # templates show or hide what each role may do
     app.session_interface = SessionInterface()
 
     @app.before_request

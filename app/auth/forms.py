@@ -70,9 +70,5 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    """A button-only form: it exists to carry the CSRF token."""
-
-
 class AccountForm(FlaskForm):
     alert_emails = BooleanField("Email me when a product runs low on stock")

@@ -12,12 +12,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user
 
 from app.auth.access import role_required
-from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.charts import rate_chart
 from app.classify import registry, tasks
 from app.classify.models import ModelVersion, TrainingRun
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.web import is_htmx, render_page
 
 bp = Blueprint("models", __name__, url_prefix="/admin/models")

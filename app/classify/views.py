@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from app.auth.access import role_required
-from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.classify import categories
 from app.classify.forms import CategoryForm
+from app.forms import ConfirmForm
 
 bp = Blueprint("classify", __name__, url_prefix="/admin/categories")
 

@@ -303,7 +303,7 @@ def download(document_id: int):
 
 def _require_confirmation() -> None:
     """A plain confirmed POST (CSRF checked by the form) or a 400 saying what to do."""
-    from app.auth.forms import ConfirmForm
+    from app.forms import ConfirmForm
 
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form expired; reload the page and try again.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.notify import service
 from app.web import is_htmx, render_page
 

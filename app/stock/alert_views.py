@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.access import role_required
-from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.csvio import csv_response
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.notify import service as notify
 from app.stock import alerts
 from app.stock.forms import AlertFilterForm

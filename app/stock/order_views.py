@@ -8,10 +8,10 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from app.auth.access import role_required
-from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.csvio import csv_response
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.stock import queries, service
 from app.stock.errors import StockError
 from app.stock.forms import OrderFilterForm, OrderForm

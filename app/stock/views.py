@@ -312,7 +312,7 @@ def import_products():
 @role_required(Role.STAFF)
 def confirm_import(token: str):
     """Import the previewed file: every row, or none if anything changed since the preview."""
-    from app.auth.forms import ConfirmForm
+    from app.forms import ConfirmForm
 
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form expired; upload the file again.")
