@@ -11,7 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
@@ -26,6 +27,14 @@ class DocumentState(StrEnum):
 
 
 ACTIVE_STATES = (DocumentState.QUEUED, DocumentState.PROCESSING)
+
+
+class ReviewState(StrEnum):
+    """Where a processed document stands with the classifier (`Document.review_state`; None before)."""
+
+    NEEDS_REVIEW = "needs_review"  # waits for a person
+    AUTO_ACCEPTED = "auto_accepted"  # the model was sure enough
+    REVIEWED = "reviewed"  # a person decided
 
 
 class Document(db.Model):
@@ -85,6 +94,16 @@ class Document(db.Model):
     events: Mapped[list[DocumentEvent]] = relationship(
         back_populates="document", order_by="DocumentEvent.id", lazy="select", cascade="all, delete-orphan"
     )
+
+    @hybrid_property
+    def is_live(self) -> bool:
+        """Processed and not in the trash: what search, the review queue and the counts see."""
+        return self.state == DocumentState.PROCESSED.value and self.deleted_at is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.state == DocumentState.PROCESSED.value, cls.deleted_at.is_(None))
 
     @property
     def is_finished(self) -> bool:
