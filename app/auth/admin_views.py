@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from app.auth import service
 from app.auth.access import role_required
-from app.auth.forms import ConfirmForm, CreateUserForm, ResetPasswordForm, RoleForm
+from app.auth.forms import CreateUserForm, ResetPasswordForm, RoleForm
 from app.auth.models import Role, User
 from app.csvio import csv_response
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.web import is_htmx, render_page
 
 bp = Blueprint("users", __name__, url_prefix="/admin")

@@ -7,9 +7,14 @@ import time
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
-from app.documents import service, trash
+from app.documents import queries, service, trash
+from app.documents.errors import DocumentError
+from app.documents.models import Document, DocumentState
+from app.extensions import db
 
 PROGRESS_FROM = 20  # a progress bar for purges longer than this
 documents_cli = AppGroup("documents", help="Documents: bulk import, status, the trash and its purge.")
@@ -37,7 +42,7 @@ def import_documents(paths: tuple[Path, ...], wait: bool) -> None:
             try:
                 with path.open("rb") as stream:
                     outcome = service.ingest(stream, path.name, user_id=None)
-            except service.DocumentError as error:
+            except DocumentError as error:
                 refused.append(f"{path}: {error}")
                 continue
             if outcome.duplicate:
@@ -54,11 +59,6 @@ def import_documents(paths: tuple[Path, ...], wait: bool) -> None:
 
 
 def _wait_for(document_ids: list[int]) -> None:
-    from sqlalchemy import func, select
-
-    from app.documents.models import Document, DocumentState
-    from app.extensions import db
-
     finished = (DocumentState.PROCESSED.value, DocumentState.FAILED.value)
     with click.progressbar(length=len(document_ids), label="Processing", file=sys.stderr, show_pos=True) as bar:
         done = 0
@@ -76,7 +76,7 @@ def _wait_for(document_ids: list[int]) -> None:
 @documents_cli.command("status")
 def status() -> None:
     """How many documents are in each state."""
-    counts = service.state_counts()
+    counts = queries.state_counts()
     for state, number in counts.items():
         click.echo(f"{state:<11} {number}")
     click.echo(f"{'total':<11} {sum(counts.values())}")
@@ -92,17 +92,13 @@ def sweep() -> None:
 @documents_cli.command("trash")
 def list_trash() -> None:
     """What is in the trash, newest first, and when each goes for good."""
-    from flask import current_app
-
-    from app.extensions import db
-
-    documents = db.session.scalars(trash.trash_query(trash.TrashFilter())).all()
+    documents = db.session.scalars(queries.trash_query(queries.TrashFilter())).all()
     for d in documents:
         who = d.deleter.email if d.deleter else "the system"
         due = "being removed" if d.purge_started_at else f"purge after {trash.purge_after(d):%Y-%m-%d %H:%M}"
         click.echo(f"{d.id:>7}  {d.deleted_at:%Y-%m-%d %H:%M}  {who:<30}  {due:<28}  {d.size:>12,}  {d.filename}")
     days = current_app.config["TRASH_DAYS"]
-    click.echo(f"{len(documents)} in the trash ({trash.trash_size():,} bytes); kept {days} days; times in UTC.")
+    click.echo(f"{len(documents)} in the trash ({queries.trash_size():,} bytes); kept {days} days; times in UTC.")
 
 
 @documents_cli.command("purge")

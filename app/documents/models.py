@@ -122,3 +122,8 @@ class DocumentEvent(db.Model):
 
     document: Mapped[Document] = relationship(back_populates="events")
     user = relationship("User", lazy="joined")
+
+    @classmethod
+    def add(cls, document_id: int, event: str, detail: str | None = None, user_id: int | None = None) -> None:
+        """Add a line to a document's history in the current transaction."""
+        db.session.add(cls(document_id=document_id, event=event, detail=(detail or "")[:500] or None, user_id=user_id))

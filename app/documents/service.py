@@ -1,10 +1,9 @@
-"""The rules of documents: storing an upload once, the state machine, the sweeper, trash and restore.
+"""What people do to documents: upload (each file stored once), delete, restore, retry, sweep.
 
-States run `queued → processing → processed | failed`. Every transition is a
-conditional UPDATE (`… WHERE state = :expected`), so two workers can never both
-claim a document and a late duplicate task changes nothing. Enqueueing happens
-after the commit; if it fails (Redis down) the document is still `queued` and
-`sweep_stuck` hands it to a worker later. Nothing here reads `request`.
+Each function is one transaction. Sending a document to a worker happens after the commit; if
+that fails (Redis down) the document is still `queued` and the sweeper hands it to a worker
+later. The worker's side (claim, finish, fail) is `app.documents.processing`; the direction
+is views and CLI → service → tasks → processing. Nothing here reads `request`.
 
 Deleting moves a document to the trash (`deleted_at`); restoring takes it out
 again unless a purge has begun (`purge_started_at`). The purge itself, and the
@@ -17,54 +16,29 @@ import logging
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.database import begin_write
 from app.db_types import utcnow
-from app.documents import extract
-from app.documents.models import ACTIVE_STATES, Document, DocumentEvent, DocumentState
+from app.documents import extract, processing, tasks
+from app.documents.errors import BeingPurged, DocumentStateError, EmptyUpload, UnsupportedUpload, UploadTooLarge
+from app.documents.models import Document, DocumentEvent, DocumentState
+from app.documents.processing import SweepResult
+from app.documents.queries import get_document
 from app.documents.storage import BlobTooLarge, blob_store
-from app.errors import DomainError
 from app.extensions import db
-from app.ops import audit, workers
+from app.ops import audit
+from app.queue import enqueue_after_commit
 from app.search import outbox
 
 log = logging.getLogger(__name__)
 MAX_FILENAME = 255
-
-
-class DocumentError(DomainError):
-    """An upload or document action was refused; nothing was stored or changed."""
-
-
-class EmptyUpload(DocumentError):
-    pass
-
-
-class UploadTooLarge(DocumentError):
-    status_code = 413
-
-
-class UnsupportedUpload(DocumentError):
-    status_code = 415
-
-
-class DocumentNotFound(DocumentError):
-    status_code = 404
-
-
-class DocumentStateError(DocumentError):
-    status_code = 409
-
-
-class BeingPurged(DocumentStateError):
-    """The document is being removed from the trash for good: it cannot come back, nor its bytes be taken in."""
 
 
 def safe_filename(raw: str | None) -> str:
@@ -81,19 +55,6 @@ def safe_filename(raw: str | None) -> str:
         else:
             name = name[:MAX_FILENAME]
     return name
-
-
-def get_document(document_id: int) -> Document:
-    document = db.session.get(Document, document_id)
-    if document is None:
-        raise DocumentNotFound(f"There is no document number {document_id}.")
-    return document
-
-
-def _event(document_id: int, event: str, detail: str | None = None, user_id: int | None = None) -> None:
-    db.session.add(
-        DocumentEvent(document_id=document_id, event=event, detail=(detail or "")[:500] or None, user_id=user_id)
-    )
 
 
 @dataclass(frozen=True)
@@ -148,7 +109,7 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         # The same bytes were committed by a concurrent upload a moment ago.
         db.session.rollback()
         return _duplicate(db.session.scalar(select(Document).where(Document.sha256 == blob.sha256)), name, user_id)
-    _event(document.id, "uploaded", f"{name}, {blob.size} bytes, {detected.mime}", user_id)
+    DocumentEvent.add(document.id, "uploaded", f"{name}, {blob.size} bytes, {detected.mime}", user_id)
     audit.record(
         "document.upload",
         target_type="document",
@@ -157,8 +118,7 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         actor_id=user_id,
         after={"sha256": blob.sha256, "size": blob.size, "mime": detected.mime},
     )
-    db.session.commit()
-    enqueue(document.id)  # the index learns of it when it is processed
+    _send(document.id)  # the index learns of it when it is processed
     return Ingested(document, duplicate=False)
 
 
@@ -167,12 +127,10 @@ def _refuse_while_purging(document: Document, name: str) -> None:
     blob_store().delete(document.sha256)
     document_id = document.id
     db.session.rollback()
-    from app.documents.tasks import finish_purge
-
-    try:  # an interrupted purge must not block these bytes until the daily run
-        finish_purge(document_id)
-    except Exception:
-        log.warning("could not enqueue the purge", extra={"document_id": document_id}, exc_info=True)
+    # An interrupted purge must not block these bytes until the daily run.
+    enqueue_after_commit(
+        tasks.finish_purge, document_id, fallback="the daily purge finishes it", document_id=document_id
+    )
     raise BeingPurged(
         f"{name}: the same file is being removed from the trash for good; try again in a minute. Nothing was stored."
     )
@@ -205,7 +163,7 @@ def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
     begin_write()
     if not _untrash(document.id):
         _refuse_while_purging(document, name)
-    _event(document.id, "restored", f"uploaded again as {name}", user_id)
+    DocumentEvent.add(document.id, "restored", f"uploaded again as {name}", user_id)
     audit.record(
         "document.restore",
         target_type="document",
@@ -221,7 +179,7 @@ def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
     outbox.note_change(document.id)
     db.session.commit()
     if purged:
-        enqueue(document.id)
+        _send(document.id)
     outbox.request_drain()
     return Ingested(document, duplicate=False)
 
@@ -233,7 +191,7 @@ def delete_document(document_id: int, *, user_id: int | None) -> Document:
         raise DocumentStateError(f"{document.filename} was already deleted.")
     document.deleted_at = utcnow()
     document.deleted_by = user_id
-    _event(document.id, "deleted", "moved to the trash", user_id)
+    DocumentEvent.add(document.id, "deleted", "moved to the trash", user_id)
     audit.record(
         "document.delete",
         target_type="document",
@@ -262,7 +220,7 @@ def restore_document(document_id: int, *, user_id: int | None) -> Document:
         )
     if not _untrash(document_id):  # a purge began between our read and our write
         raise BeingPurged(gone)
-    _event(document_id, "restored", "from the trash", user_id)
+    DocumentEvent.add(document_id, "restored", "from the trash", user_id)
     audit.record(
         "document.restore",
         target_type="document",
@@ -277,126 +235,19 @@ def restore_document(document_id: int, *, user_id: int | None) -> Document:
 
 
 def _duplicate(existing: Document, name: str, user_id: int | None) -> Ingested:
-    _event(existing.id, "uploaded_again", f"as {name}", user_id)
+    DocumentEvent.add(existing.id, "uploaded_again", f"as {name}", user_id)
     db.session.commit()
     return Ingested(existing, duplicate=True)
-
-
-def enqueue(document_id: int, delay: float | None = None) -> bool:
-    """Hand the document to a worker; False (and a log line) when the queue cannot be reached."""
-    from app.documents.tasks import process_document
-
-    try:
-        if delay:
-            process_document.schedule((document_id,), delay=delay)
-        else:
-            process_document(document_id)
-    except Exception:  # the queue is down: the document stays queued and the sweeper re-sends it
-        log.warning("could not enqueue document", extra={"document_id": document_id}, exc_info=True)
-        return False
-    return True
-
-
-def _transition(
-    document_id: int,
-    source: DocumentState | tuple[DocumentState, ...],
-    target: DocumentState,
-    *conditions: ColumnElement[bool],
-    **values,
-) -> bool:
-    sources = (source,) if isinstance(source, DocumentState) else source
-    now = utcnow()
-    result = db.session.execute(
-        update(Document)
-        .where(Document.id == document_id, Document.state.in_([s.value for s in sources]), *conditions)
-        .values(state=target.value, state_changed_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def claim(document_id: int, claimed_by: str | None = None) -> bool:
-    """Take a queued document for processing; False when another worker has it, it is done, or it is being purged.
-
-    `claimed_by` is the claiming consumer's heartbeat name: while that consumer beats, the sweeper
-    knows the document is being worked on, however long it takes (up to the task time limit).
-    """
-    claimed = _transition(
-        document_id,
-        DocumentState.QUEUED,
-        DocumentState.PROCESSING,
-        Document.purge_started_at.is_(None),  # a purge and a worker never hold the same document
-        processing_started_at=utcnow(),
-        failure_reason=None,
-        claimed_by=claimed_by[:300] if claimed_by else None,
-    )
-    if claimed:
-        _event(document_id, "processing")
-    db.session.commit()
-    return claimed
-
-
-def finish(
-    document_id: int,
-    result: extract.Extraction,
-    timings: dict[str, int],
-    has_thumbnail: bool,
-    fields: dict[str, Any] | None = None,
-) -> bool:
-    """Store what the pipeline found and mark the document processed (only if this worker still holds it)."""
-    done = _transition(
-        document_id,
-        DocumentState.PROCESSING,
-        DocumentState.PROCESSED,
-        finished_at=utcnow(),
-        text=result.text,
-        pages=result.pages,
-        pages_processed=result.pages_processed,
-        ocr_pages=result.ocr_pages,
-        notes=result.notes or None,
-        timings=timings,
-        has_thumbnail=has_thumbnail,
-        **(fields or {}),
-    )
-    if done:
-        words = len(result.text.split())
-        _event(document_id, "processed", f"{words} words" + (f"; {'; '.join(result.notes)}" if result.notes else ""))
-        outbox.note_change(document_id)
-    db.session.commit()
-    if done:
-        outbox.request_drain()
-    return done
-
-
-def fail(document_id: int, reason: str) -> None:
-    """Mark a document failed with a reason a person can read."""
-    if _transition(document_id, ACTIVE_STATES, DocumentState.FAILED, finished_at=utcnow(), failure_reason=reason[:500]):
-        _event(document_id, "failed", reason)
-        outbox.note_change(document_id)
-    db.session.commit()
-
-
-def release_for_retry(document_id: int, reason: str) -> int | None:
-    """After a passing error: back to queued with one more attempt; None when attempts are used up (then failed)."""
-    document = get_document(document_id)
-    attempts = document.attempts + 1
-    if attempts >= current_app.config["MAX_ATTEMPTS"]:
-        db.session.rollback()
-        fail(document_id, f"Gave up after {attempts} attempts. Last problem: {reason}")
-        return None
-    if _transition(document_id, DocumentState.PROCESSING, DocumentState.QUEUED, attempts=attempts):
-        _event(document_id, "retry_scheduled", f"attempt {attempts + 1}: {reason}")
-    db.session.commit()
-    return attempts
 
 
 def retry(document_id: int, *, user_id: int | None) -> Document:
     """A person asks to process a failed document again."""
     document = get_document(document_id)
-    if not _transition(document_id, DocumentState.FAILED, DocumentState.QUEUED, attempts=0, failure_reason=None):
+    failed, queued = DocumentState.FAILED, DocumentState.QUEUED
+    if not processing.transition(document_id, failed, queued, attempts=0, failure_reason=None):
         db.session.rollback()
         raise DocumentStateError(f"{document.filename} is {document.state}; only a failed document can be retried.")
-    _event(document_id, "retried", None, user_id)
+    DocumentEvent.add(document_id, "retried", None, user_id)
     audit.record(
         "document.retry",
         target_type="document",
@@ -404,99 +255,23 @@ def retry(document_id: int, *, user_id: int | None) -> Document:
         summary=f"Retried {document.filename}",
         actor_id=user_id,
     )
-    db.session.commit()
-    enqueue(document_id)
+    _send(document_id)
     return get_document(document_id)
 
 
-@dataclass(frozen=True)
-class SweepResult:
-    requeued: list[int]
-    failed: list[int]
+def sweep_stuck(now: datetime | None = None) -> SweepResult:
+    """Put documents stuck in queued/processing back in the queue (or fail them) and send them to a worker."""
+    result = processing.sweep_stuck(now)
+    for document_id in result.requeued:
+        _send(document_id)
+    return result
 
 
-# How long past the task time limit a beating worker may still hold a document: it has stopped the
-# reader by then and is recording the failure. Later than that, something else holds it up.
-TIME_LIMIT_MARGIN = timedelta(seconds=60)
-
-
-def _still_running(candidates: list[Document], now) -> set[int]:
-    """The processing documents whose claiming consumer still beats and whose time limit has not passed.
-
-    A slow document (a 200-page scan) is being read, not stuck: re-sending it would read it twice
-    at once. Its claimant's heartbeat tells the two apart; a consumer that was killed stops beating
-    and counts as stale after three missed beats. Without a recorded claimant (claimed outside a
-    consumer) nothing says it is alive, so it is treated as stuck, as before.
-    """
-    processing = [d for d in candidates if d.state == DocumentState.PROCESSING.value and d.claimed_by]
-    alive = workers.beating({d.claimed_by for d in processing}, now)
-    limit = current_app.config["TASK_TIMEOUT_SECONDS"]
-    running = set()
-    for document in processing:
-        if document.claimed_by not in alive:
-            continue
-        started = document.processing_started_at or document.state_changed_at
-        if limit and started < now - timedelta(seconds=limit) - TIME_LIMIT_MARGIN:
-            continue  # alive, but far past the limit its own worker enforces: treat it as stuck
-        running.add(document.id)
-    return running
-
-
-def sweep_stuck(now=None) -> SweepResult:
-    """Re-send documents stuck in queued/processing (lost task, a worker that stopped beating); give up after the
-    attempt limit. A document whose worker is alive and beating is left alone until its task time limit."""
-    now = now or utcnow()
-    cutoff = now - timedelta(seconds=current_app.config["STUCK_AFTER_SECONDS"])
-    candidates = db.session.scalars(
-        select(Document).where(
-            Document.state.in_([s.value for s in ACTIVE_STATES]),
-            Document.state_changed_at < cutoff,
-            Document.purge_started_at.is_(None),  # on its way out: no worker will take it
-        )
-    ).all()
-    running = _still_running(list(candidates), now)
-    stuck = [document for document in candidates if document.id not in running]
-    requeued, failed = [], []
-    for document in stuck:
-        attempts = document.attempts + 1
-        was = document.state
-        if attempts >= current_app.config["MAX_ATTEMPTS"]:
-            reason = (
-                f"Processing did not finish after {attempts} attempts; retry it, or ask an admin to check the worker."
-            )
-            if _transition(
-                document.id,
-                DocumentState(was),
-                DocumentState.FAILED,
-                finished_at=now,
-                attempts=attempts,
-                failure_reason=reason,
-            ):
-                _event(document.id, "failed", f"stuck in {was}; gave up after {attempts} attempts")
-                failed.append(document.id)
-        elif _transition(document.id, DocumentState(was), DocumentState.QUEUED, attempts=attempts):
-            why = (
-                f"; its worker {document.claimed_by} stopped beating"
-                if was == "processing" and document.claimed_by
-                else ""
-            )
-            _event(document.id, "requeued", f"was {was} since {document.state_changed_at:%Y-%m-%d %H:%M:%S} UTC{why}")
-            requeued.append(document.id)
-    db.session.commit()
-    for document_id in requeued:
-        enqueue(document_id)
-    return SweepResult(requeued, failed)
-
-
-def state_counts() -> dict[str, int]:
-    """How many documents are in each state, counted now (never a running total that can drift)."""
-    counts = dict.fromkeys((s.value for s in DocumentState), 0)
-    query = select(Document.state, func.count(Document.id)).where(Document.deleted_at.is_(None))
-    for state, number in db.session.execute(query.group_by(Document.state)):
-        counts[state] = number
-    return counts
-
-
-def kind_counts() -> dict[str, int]:
-    query = select(Document.kind, func.count(Document.id)).where(Document.deleted_at.is_(None))
-    return dict(db.session.execute(query.group_by(Document.kind)).all())
+def _send(document_id: int) -> bool:
+    """Commit, then hand the document to a worker; when the queue is down, the sweeper sends it later."""
+    return enqueue_after_commit(
+        tasks.process_document,
+        document_id,
+        fallback="the sweeper sends queued documents to a worker every minute",
+        document_id=document_id,
+    )

@@ -7,9 +7,10 @@ import logging
 from huey import crontab
 
 from app import pipeline
-from app.documents import extract, service, trash
+from app.documents import extract, processing, trash
+from app.documents.queries import get_document
 from app.ops import consumer, context, metrics
-from app.queue import periodic_task, task
+from app.queue import enqueue_after_commit, periodic_task, task
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,19 @@ def backoff_seconds(attempt: int) -> int:
 
 
 def _retry_later(document_id: int, reason: str) -> None:
-    attempts = service.release_for_retry(document_id, reason)
+    attempts = processing.release_for_retry(document_id, reason)
     if attempts is not None:
-        service.enqueue(document_id, delay=backoff_seconds(attempts))
+        _send(document_id, delay=backoff_seconds(attempts))
+
+
+def _send(document_id: int, delay: float | None = None) -> None:
+    enqueue_after_commit(
+        process_document,
+        document_id,
+        delay=delay,
+        fallback="the sweeper sends queued documents to a worker every minute",
+        document_id=document_id,
+    )
 
 
 @task()
@@ -42,14 +53,14 @@ def _claimant() -> str | None:
 
 
 def _process(document_id: int) -> str:
-    if not service.claim(document_id, claimed_by=_claimant()):
+    if not processing.claim(document_id, claimed_by=_claimant()):
         return "not claimed"
-    document = service.get_document(document_id)
+    document = get_document(document_id)
     try:
         work = pipeline.run(document)
     except extract.ExtractionError as error:
         if error.permanent:
-            service.fail(document_id, str(error))
+            processing.fail(document_id, str(error))
             return "failed"
         _retry_later(document_id, str(error))
         return "retry"
@@ -59,7 +70,7 @@ def _process(document_id: int) -> str:
         _retry_later(document_id, f"Unexpected problem while reading the file ({kind}).")
         return "retry"
     timings = {**(document.timings or {}), **work.timings}  # the upload's store time, then each step's
-    service.finish(document_id, work.extraction, timings, work.has_thumbnail, work.fields)
+    processing.finish(document_id, work.extraction, timings, work.has_thumbnail, work.fields)
     log.info("document processed", extra={"timings_ms": work.timings})
     return "processed"
 
@@ -67,7 +78,9 @@ def _process(document_id: int) -> str:
 @periodic_task(crontab(minute="*"))
 def sweep_stuck_documents() -> None:
     """Every minute: re-send documents whose task was lost (a worker that stopped beating, queue down at upload)."""
-    result = service.sweep_stuck()
+    result = processing.sweep_stuck()
+    for document_id in result.requeued:
+        _send(document_id)
     if result.requeued or result.failed:
         log.info("swept stuck documents", extra={"requeued": result.requeued, "failed": result.failed})
 

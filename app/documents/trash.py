@@ -24,23 +24,21 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, update
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
-from app.auth.models import User
 from app.classify.models import Review
 from app.database import begin_write
 from app.db_types import utcnow
+from app.documents.errors import DocumentStateError
 from app.documents.models import Document, DocumentEvent, DocumentState
-from app.documents.service import DocumentStateError, get_document
+from app.documents.queries import get_document
 from app.documents.storage import blob_store, thumbnail_path
 from app.extensions import db
 from app.ops import audit
-from app.querying import contains, within_dates
 from app.search import outbox
 from app.search.models import SearchOutbox
 
@@ -48,47 +46,6 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 PURGE_AT = (3, 15)  # the daily purge's (hour, minute) in UTC; the task's crontab is built from it
 Progress = Callable[[int, int], None]  # (documents done, documents in all)
-
-
-# ---------------------------------------------------------------- what is in the trash
-
-
-@dataclass(frozen=True)
-class TrashFilter:
-    q: str = ""
-    deleted_by: int | None = None
-    system_only: bool = False  # moved there by retention
-    since: date | None = None  # deleted on or after
-    until: date | None = None  # deleted on or before
-
-
-def trash_query(filters: TrashFilter) -> Select[tuple[Document]]:
-    """Documents in the trash matching `filters`, most recently deleted first."""
-    query = select(Document).where(Document.deleted_at.is_not(None)).options(joinedload(Document.deleter))
-    if filters.q:
-        query = query.where(contains(Document.filename, filters.q))
-    if filters.deleted_by is not None:
-        query = query.where(Document.deleted_by == filters.deleted_by)
-    if filters.system_only:
-        query = query.where(Document.deleted_by.is_(None))
-    query = query.where(within_dates(Document.deleted_at, filters.since, filters.until))
-    return query.order_by(Document.deleted_at.desc(), Document.id.desc())
-
-
-def trash_count() -> int:
-    return db.session.scalar(select(func.count(Document.id)).where(Document.deleted_at.is_not(None))) or 0
-
-
-def trash_size() -> int:
-    """Bytes of the originals in the trash (what purging them all would free, thumbnails aside)."""
-    return int(db.session.scalar(select(func.sum(Document.size)).where(Document.deleted_at.is_not(None))) or 0)
-
-
-def deleters() -> list[tuple[int, str]]:
-    """The people who have something in the trash, for the filter menu."""
-    who = select(Document.deleted_by).where(Document.deleted_at.is_not(None)).distinct()
-    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(who)).order_by(User.email))
-    return [(user_id, email) for user_id, email in rows]
 
 
 def purge_after(document: Document) -> datetime | None:

@@ -3,149 +3,84 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import role_required
-from app.auth.models import Role, User
+from app.auth.models import Role
 from app.classify import service as classify_service
 from app.classify.models import Category, Review
 from app.csvio import csv_response
-from app.documents import service, trash
+from app.documents import queries, service, trash
+from app.documents.errors import DocumentError
 from app.documents.forms import DocumentFilterForm, TrashFilterForm
-from app.documents.models import Document, DocumentEvent
+from app.documents.models import Document, DocumentEvent, ReviewState
+from app.documents.queries import DocumentFilter, TrashFilter, get_document
 from app.documents.storage import blob_store, thumbnail_path
 from app.documents.visibility import visible_document_or_404
 from app.extensions import db
-from app.querying import contains, within_dates
-from app.web import invalid_filters, is_htmx, render_page
+from app.search import service as search_service
+from app.web import Filtered, is_htmx, read_filters, render_page, require_confirmation
 
 bp = Blueprint("documents", __name__)
 
-SORTS = {
-    "newest": (Document.uploaded_at.desc(), Document.id.desc()),
-    "oldest": (Document.uploaded_at.asc(), Document.id.asc()),
-    "name": (Document.filename.asc(), Document.id.asc()),
-    "largest": (Document.size.desc(), Document.id.desc()),
-}
-CSV_COLUMNS = [
-    "id",
-    "filename",
-    "state",
-    "kind",
-    "mime",
-    "size",
-    "pages",
-    "uploaded_by",
-    "uploaded_at",
-    "finished_at",
-    "sha256",
-    "failure_reason",
-    "category",
-    "review_state",
-    "confidence",
-]
+
+def _digits(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
-@dataclass(frozen=True)
-class DocumentFilter:
-    state: str | None = None
-    kind: str | None = None
-    uploader_id: int | None = None
-    category_id: int | None = None
-    review_state: str | None = None
-    since: date | None = None
-    until: date | None = None
-    q: str = ""
-    sort: str = "newest"
-
-
-def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
-    """Documents not in the trash matching `filters`; without their text, which no list or export shows."""
-    query = select(Document).options(defer(Document.text)).where(Document.deleted_at.is_(None))
-    if filters.state:
-        query = query.where(Document.state == filters.state)
-    if filters.kind:
-        query = query.where(Document.kind == filters.kind)
-    if filters.uploader_id:
-        query = query.where(Document.uploaded_by == filters.uploader_id)
-    if filters.category_id:
-        query = query.where(Document.category_id == filters.category_id)
-    if filters.review_state:
-        query = query.where(Document.review_state == filters.review_state)
-    query = query.where(within_dates(Document.uploaded_at, filters.since, filters.until))
-    if filters.q:
-        query = query.where(contains(Document.filename, filters.q))
-    return query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
-
-
-def _page_of(query: Select[tuple[Document]]) -> Pagination:
-    """One page of a document list, counted without a subquery (which would select every column, text included)."""
-    page = db.paginate(query, per_page=50, max_per_page=200, error_out=False, count=False)
-    page.total = db.session.scalar(query.with_only_columns(func.count(Document.id)).order_by(None)) or 0
-    return page
-
-
-def _filters() -> tuple[DocumentFilterForm, DocumentFilter, str | None]:
+def _filters() -> Filtered[DocumentFilterForm, DocumentFilter]:
     form = DocumentFilterForm(formdata=request.args)
-    uploaders = db.session.execute(
-        select(User.id, User.email).where(User.id.in_(select(Document.uploaded_by).distinct())).order_by(User.email)
-    ).all()
-    form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(str(i), e) for i, e in uploaders]
+    form.uploader.choices = queries.uploader_choices()
     names = db.session.execute(select(Category.id, Category.name).order_by(Category.active.desc(), Category.name)).all()
     form.category.choices = [SelectChoice("", "Any")] + [SelectChoice(str(i), n) for i, n in names]
-    if not form.validate():
-        return form, DocumentFilter(), invalid_filters(form)
-    uploader = form.uploader.data
-    filters = DocumentFilter(
-        state=form.state.data or None,
-        kind=form.kind.data or None,
-        uploader_id=int(uploader) if uploader and uploader.isdigit() else None,
-        category_id=int(form.category.data) if (form.category.data or "").isdigit() else None,
-        review_state=form.review.data or None,
-        since=form.since.data,
-        until=form.until.data,
-        q=form.q.data or "",
-        sort=form.sort.data or "newest",
+    return read_filters(
+        form,
+        lambda f: DocumentFilter(
+            state=f.state.data or None,
+            kind=f.kind.data or None,
+            uploader_id=_digits(f.uploader.data),
+            category_id=_digits(f.category.data),
+            review_state=f.review.data or None,
+            since=f.since.data,
+            until=f.until.data,
+            q=f.q.data or "",
+            sort=f.sort.data or "newest",
+        ),
+        DocumentFilter(),
     )
-    return form, filters, None
 
 
 @bp.get("/documents")
 def index():
     """Every document with its state, filtered and sorted, with counts per state and type."""
-    form, filters, problem = _filters()
-    page = None if problem else _page_of(document_query(filters))
+    read = _filters()
     return render_page(
         "documents/list.html",
         "results",
-        filters=form,
-        page=page,
-        problem=problem,
-        state_counts=service.state_counts(),
-        kind_counts=service.kind_counts(),
+        filters=read.form,
+        page=None if read.problem else queries.page_of(queries.document_query(read.filters)),
+        problem=read.problem,
+        state_counts=queries.state_counts(),
+        kind_counts=queries.kind_counts(),
         category_counts=classify_service.filed_counts(),
         waiting=classify_service.waiting_count(),
-        in_trash=trash.trash_count(),
-    ), (400 if problem else 200)
+        in_trash=queries.trash_count(),
+    ), read.status
 
 
 @bp.get("/documents.csv")
 def export():
     """The listed documents as CSV, same filters as the page."""
-    _form, filters, problem = _filters()
-    if problem:
-        abort(400, description=problem)
+    filters = _filters().or_400()
 
     def rows():
-        for d in db.session.scalars(document_query(filters).execution_options(yield_per=500)):
+        for d in db.session.scalars(queries.document_query(filters).execution_options(yield_per=500)):
             uploader = d.uploader.email if d.uploader else "system"
             yield (
                 d.id,
@@ -160,12 +95,12 @@ def export():
                 d.finished_at,
                 d.sha256,
                 d.failure_reason,
-                d.category.name if d.category and d.review_state != "needs_review" else None,
+                d.category.name if d.category and d.review_state != ReviewState.NEEDS_REVIEW else None,
                 d.review_state,
                 d.confidence,
             )
 
-    return csv_response("documents.csv", CSV_COLUMNS, rows())
+    return csv_response("documents.csv", queries.CSV_COLUMNS, rows())
 
 
 @bp.get("/documents/upload")
@@ -205,7 +140,7 @@ def upload():
         name = service.safe_filename(file.filename)
         try:
             ingested = service.ingest(file.stream, file.filename, user_id=current_user.id)
-        except service.DocumentError as error:
+        except DocumentError as error:
             db.session.rollback()
             outcomes.append(UploadOutcome(name, error=str(error), status=error.status_code))
             continue
@@ -255,10 +190,8 @@ def show(document_id: int):
 
 def _similar(document: Document) -> list:
     """ "More like this": documents whose text resembles this one's, from the search index."""
-    if document.deleted_at is not None or document.state != "processed":
+    if not document.is_live:
         return []
-    from app.search import service as search_service
-
     try:
         return search_service.more_like_this(document.id, limit=5)
     except Exception:  # the page must show even when the index is unreadable; /readyz says why
@@ -301,19 +234,11 @@ def download(document_id: int):
     return response
 
 
-def _require_confirmation() -> None:
-    """A plain confirmed POST (CSRF checked by the form) or a 400 saying what to do."""
-    from app.forms import ConfirmForm
-
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
-
-
 @bp.post("/documents/<int:document_id>/retry")
 @role_required(Role.STAFF)
 def retry(document_id: int):
     """Process a failed document again."""
-    _require_confirmation()
+    require_confirmation()
     visible_document_or_404(document_id)
     document = service.retry(document_id, user_id=current_user.id)
     flash(f"{document.filename} is queued again.", "success")
@@ -324,7 +249,7 @@ def retry(document_id: int):
 @role_required(Role.STAFF)
 def confirm_delete(document_id: int):
     """Ask before moving a document to the trash, saying what that means (a plain page: works without scripts)."""
-    document = service.get_document(document_id)
+    document = get_document(document_id)
     if document.deleted_at is not None:  # its page is for admins only now: the trash is where it can be restored
         flash(f"{document.filename} is already in the trash.", "success")
         return redirect(url_for("documents.trash_page"), code=303)
@@ -337,7 +262,7 @@ def confirm_delete(document_id: int):
 @role_required(Role.STAFF)
 def delete(document_id: int):
     """Move a document to the trash: out of the lists, review and search at once; staff can restore it."""
-    _require_confirmation()
+    require_confirmation()
     document = service.delete_document(document_id, user_id=current_user.id)
     days = current_app.config["TRASH_DAYS"]
     flash(
@@ -350,7 +275,7 @@ def delete(document_id: int):
 @role_required(Role.STAFF)
 def restore(document_id: int):
     """Take a document out of the trash: back in the lists, review and search."""
-    _require_confirmation()
+    require_confirmation()
     document = service.restore_document(document_id, user_id=current_user.id)
     flash(f"{document.filename} was restored: it is back in the lists and the search.", "success")
     if request.form.get("back") == "trash":
@@ -362,7 +287,7 @@ def restore(document_id: int):
 @role_required(Role.ADMIN)
 def confirm_purge(document_id: int):
     """Ask before removing a trashed document for good, listing everything that goes."""
-    document = service.get_document(document_id)
+    document = get_document(document_id)
     if document.deleted_at is None:
         abort(409, description=f"{document.filename} must be in the trash before it can be removed for good.")
     reviews = db.session.scalar(select(func.count(Review.id)).where(Review.document_id == document_id))
@@ -374,75 +299,57 @@ def confirm_purge(document_id: int):
 @role_required(Role.ADMIN)
 def purge(document_id: int):
     """Remove a trashed document for good now: its row, history, reviews, text, file, preview and index entry."""
-    _require_confirmation()
+    require_confirmation()
     purged = trash.purge_document(document_id, user_id=current_user.id)
     flash(f"{purged.filename} was removed for good ({purged.bytes_freed:,} bytes freed).", "success")
     return redirect(url_for("documents.trash_page"), code=303)
 
 
-TRASH_CSV_COLUMNS = [
-    "id",
-    "filename",
-    "kind",
-    "size",
-    "uploaded_at",
-    "uploaded_by",
-    "deleted_at",
-    "deleted_by",
-    "purge_after",
-    "being_removed",
-    "sha256",
-]
-
-
-def _trash_filters() -> tuple[TrashFilterForm, trash.TrashFilter, str | None]:
+def _trash_filters() -> Filtered[TrashFilterForm, TrashFilter]:
     form = TrashFilterForm(formdata=request.args)
     form.deleted_by.choices = [SelectChoice("", "Anyone"), SelectChoice("system", "The system (retention)")] + [
-        SelectChoice(str(user_id), email) for user_id, email in trash.deleters()
+        SelectChoice(str(user_id), email) for user_id, email in queries.deleters()
     ]
-    if not form.validate():
-        return form, trash.TrashFilter(), invalid_filters(form)
-    who = form.deleted_by.data or ""
-    filters = trash.TrashFilter(
-        q=form.q.data or "",
-        deleted_by=int(who) if who.isdigit() else None,
-        system_only=who == "system",
-        since=form.since.data,
-        until=form.until.data,
+    return read_filters(
+        form,
+        lambda f: TrashFilter(
+            q=f.q.data or "",
+            deleted_by=_digits(f.deleted_by.data),
+            system_only=f.deleted_by.data == "system",
+            since=f.since.data,
+            until=f.until.data,
+        ),
+        TrashFilter(),
     )
-    return form, filters, None
 
 
 @bp.get("/documents/trash")
 def trash_page():
     """What is in the trash, newest first: who deleted it, when, and when it goes for good; restore, remove now."""
-    form, filters, problem = _trash_filters()
-    query = trash.trash_query(filters).options(defer(Document.text))
-    page = None if problem else _page_of(query)
+    read = _trash_filters()
+    query = queries.trash_query(read.filters).options(defer(Document.text))
     return render_page(
         "documents/trash.html",
         "results",
-        filters=form,
-        page=page,
-        problem=problem,
-        count=trash.trash_count(),
-        size=trash.trash_size(),
+        filters=read.form,
+        page=None if read.problem else queries.page_of(query),
+        problem=read.problem,
+        count=queries.trash_count(),
+        size=queries.trash_size(),
         trash_days=current_app.config["TRASH_DAYS"],
         retain_days=current_app.config["RETAIN_DAYS"],
         purge_at=f"{trash.PURGE_AT[0]:02d}:{trash.PURGE_AT[1]:02d} UTC",
         purge_after=trash.purge_after,
-    ), (400 if problem else 200)
+    ), read.status
 
 
 @bp.get("/documents/trash.csv")
 def trash_csv():
     """The trash as CSV, same filters as the page."""
-    _form, filters, problem = _trash_filters()
-    if problem:
-        abort(400, description=problem)
+    filters = _trash_filters().or_400()
 
     def rows():
-        query = trash.trash_query(filters).options(defer(Document.text))
+        query = queries.trash_query(filters).options(defer(Document.text))
         for d in db.session.scalars(query.execution_options(yield_per=500)):
             yield (
                 d.id,
@@ -458,4 +365,4 @@ def trash_csv():
                 d.sha256,
             )
 
-    return csv_response("trash.csv", TRASH_CSV_COLUMNS, rows())
+    return csv_response("trash.csv", queries.TRASH_CSV_COLUMNS, rows())

@@ -14,7 +14,7 @@ from app.classify import categories
 from app.classify import service as classify_service
 from app.classify.models import Category, Review
 from app.db_types import utcnow
-from app.documents import service, trash
+from app.documents import errors, processing, service, trash
 from app.documents.cli import documents_cli
 from app.documents.models import Document, DocumentEvent
 from app.documents.storage import blob_store, thumbnail_path
@@ -175,7 +175,7 @@ def test_a_purge_killed_halfway_is_finished_by_the_next_run(app, monkeypatch, di
         assert half.purge_started_at is not None
         assert blob_store().exists(sha) == (dies_in == "_remove_files")
         _consistent(document_id, sha)
-        with pytest.raises(service.BeingPurged):
+        with pytest.raises(errors.BeingPurged):
             service.restore_document(document_id, user_id=None)
         db.session.rollback()
         assert not _audit("trash.purge")  # the killed run wrote nothing
@@ -207,14 +207,14 @@ def test_the_same_bytes_uploaded_mid_purge_are_refused_and_nothing_is_stored(app
 
         monkeypatch.setattr(trash, "_delete_row", fails)  # the purge the refusal asks for fails too
 
-        with pytest.raises(service.BeingPurged, match=r"being removed from the trash.*try again in a minute"):
+        with pytest.raises(errors.BeingPurged, match=r"being removed from the trash.*try again in a minute"):
             _ingest(data, "prices-again.txt")
         db.session.rollback()
         assert not blob_store().exists(sha)  # nothing stored: the upload's own copy went too
         assert db.session.get(Document, document_id).purge_started_at is not None  # the finish task died as well
 
         monkeypatch.undo()
-        with pytest.raises(service.BeingPurged):  # this time the purge it asks for finishes (immediate queue)
+        with pytest.raises(errors.BeingPurged):  # this time the purge it asks for finishes (immediate queue)
             _ingest(data, "prices-again.txt")
         db.session.rollback()
         assert not _exists(document_id)
@@ -291,7 +291,7 @@ def test_a_document_a_worker_is_reading_waits_for_the_next_run(app):
         run = trash.purge_trash(now=utcnow() + PAST_THE_PERIOD)
         assert run.waiting == [document_id]
         assert run.documents == 0
-        with pytest.raises(service.DocumentStateError, match="being read by a worker"):
+        with pytest.raises(errors.DocumentStateError, match="being read by a worker"):
             trash.purge_document(document_id, user_id=None)
         db.session.rollback()
         assert blob_store().exists(sha)
@@ -299,7 +299,7 @@ def test_a_document_a_worker_is_reading_waits_for_the_next_run(app):
         db.session.execute(update(Document).where(Document.id == document_id).values(state="queued"))
         db.session.commit()
         trash._start(document_id, utcnow(), start=True)
-        assert not service.claim(document_id)  # a late task finds it being purged and leaves it
+        assert not processing.claim(document_id)  # a late task finds it being purged and leaves it
 
 
 # ---------------------------------------------------------------- restore

@@ -31,7 +31,6 @@ import io
 import re
 from pathlib import Path
 
-from .child import ChildError, ReaderStopped, TimeLimitReached
 from .detect import (
     DOCX_MIME,
     HEAD_BYTES,
@@ -43,9 +42,12 @@ from .detect import (
     detect_type,
 )
 from .errors import (
+    ChildError,
     CorruptFile,
     EncryptedPdf,
     ExtractionError,
+    ReaderStopped,
+    TimeLimitReached,
     TooLarge,
     TransientExtractionError,
     UnsupportedType,

@@ -44,6 +44,41 @@ class TransientExtractionError(ExtractionError):
     permanent = False
 
 
+class TimeLimitReached(ExtractionError):
+    """Reading took longer than the task's time limit; the work was stopped. Permanent: it would only time out again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"Reading this file took longer than {describe_seconds(seconds)}, so it was stopped and will not be "
+            "tried again by itself. Upload it in smaller parts (fewer pages per file), or ask an admin to raise "
+            "the limit (QM_TASK_TIMEOUT_SECONDS)."
+        )
+        self.seconds = seconds
+
+
+class ReaderStopped(TransientExtractionError):
+    """The child reading the file died (a crash in a C library, out of memory); another attempt may work."""
+
+
+class ChildError(Exception):
+    """An unexpected error in the child that could not be sent back as it was (only its type name and text)."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(kind, text)  # both in args: an exception is pickled as its class and args
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return f"{self.args[0]}: {self.args[1]}"
+
+
+def describe_seconds(seconds: float) -> str:
+    """A duration as a person says it: "2 seconds", "15 minutes"."""
+    whole = round(seconds)
+    if whole >= 120 and whole % 60 == 0:
+        return f"{whole // 60} minutes"
+    return "1 second" if whole == 1 else f"{whole} seconds"
+
+
 def _transient(error: OSError) -> TransientExtractionError:
     log.warning("reading a document failed: %s", error)
     return TransientExtractionError("The file could not be read from storage just now. It will be tried again later.")
