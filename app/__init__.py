@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     mail.init_app(app)
     queue.init_app(app)
 
-    from app import database, models  # noqa: F401  (SQLite settings; every table registered for migrations)
+    from app import database, models, pipeline  # noqa: F401  (database, models: SQLite settings; every table registered)
     from app.auth import access
     from app.ops import logging as ops_logging
     from app.ops import metrics as ops_metrics
@@ -105,5 +105,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.search import indexer  # noqa: F401
     from app.stock import tasks as stock_tasks  # noqa: F401
 
+    pipeline.init_app(app)
     register_error_handlers(app)
     return app

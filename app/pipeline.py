@@ -1,10 +1,15 @@
 """The ordered steps a document goes through once a worker has claimed it.
 
-This is the one place that chains documents to later stages: classification
-(here now) and search indexing join by appending a step to `STEPS`, not by
-editing the task. A step gets the `Work` and adds to it (document columns it
-sets go in `work.fields`); `run` times every step (also for /metrics, with its errors), and the task stores the
-result in one transaction.
+This is the one place that chains documents to later stages: reading the text and a preview
+(documents), then classification (classify). The search index learns of the result through the
+outbox when the task stores it (`processing.finish`). A stage joins by appending a step to
+`STEPS`, not by editing the task. A step gets the `Work` and adds to it (document columns it
+sets go in `work.fields`); `run` times every step (also for /metrics, with its errors), and the
+task stores the result in one transaction.
+
+The domains never import this module: `create_app` hands `run` to the documents task through
+`init_app` (app.extensions["document_pipeline"]), so the dependency points one way, from here
+to the domains.
 
 Every run has a deadline, TASK_TIMEOUT_SECONDS after it starts. Reading the file (text and
 preview), where nearly all the time goes, happens in a child process that is killed at the
@@ -21,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 from app.classify import service as classify_service
 from app.documents import extract
 from app.documents.extract import child
-from app.documents.models import Document
+from app.documents.models import Document, ReviewState
 from app.documents.storage import blob_store, thumbnail_path
 from app.ops import metrics
 
@@ -116,7 +121,7 @@ def run(document: Document) -> Work:
         sha256=document.sha256,
         path=blob_store().local_path(document.sha256),
         detected=extract.DetectedType(mime=document.mime, kind=document.kind),
-        already_reviewed=document.review_state == classify_service.REVIEWED,
+        already_reviewed=document.review_state == ReviewState.REVIEWED,
         deadline=time.monotonic() + limit if limit > 0 else None,
         time_limit=limit,
     )
@@ -133,3 +138,8 @@ def run(document: Document) -> Work:
         metrics.observe_step(name, elapsed)
         work.timings[name] = round(elapsed * 1000)
     return work
+
+
+def init_app(app: Flask) -> None:
+    """Give the documents task the pipeline it runs (documents cannot import this module)."""
+    app.extensions["document_pipeline"] = run

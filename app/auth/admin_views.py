@@ -31,7 +31,7 @@ def _users() -> list[User]:
 def _list_page(form: CreateUserForm | None = None, status: int = 200, **context):
     return (
         render_template(
-            "admin/users.html",
+            "users/users.html",
             users=_users(),
             form=form or CreateUserForm(),
             confirm=ConfirmForm(),
@@ -44,7 +44,7 @@ def _list_page(form: CreateUserForm | None = None, status: int = 200, **context)
 def _row(user: User, error: str | None = None, status: int = 200):
     """The user's table row for htmx, or back to the list for a plain form post."""
     if is_htmx():
-        body = render_page("admin/users.html", "user_row", user=user, confirm=ConfirmForm(), row_error=error)
+        body = render_page("users/users.html", "user_row", user=user, confirm=ConfirmForm(), row_error=error)
         return body, status
     if error:
         flash(error, "error")
@@ -128,8 +128,8 @@ def reset_password(user_id: int):
     form = ResetPasswordForm()
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return render_template("admin/reset_password.html", user=user, form=form), status
+        return render_template("users/reset_password.html", user=user, form=form), status
     password = form.password.data or service.generate_password()
     service.set_password(user.id, password, actor_id=current_user.id)
     shown = None if form.password.data else password
-    return render_template("admin/reset_password.html", user=user, form=None, done=True, generated_password=shown)
+    return render_template("users/reset_password.html", user=user, form=None, done=True, generated_password=shown)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
 from huey import crontab
 
-from app import pipeline
 from app.documents import extract, processing, trash
 from app.documents.queries import get_document
 from app.ops import consumer, context, metrics
@@ -57,7 +57,7 @@ def _process(document_id: int) -> str:
         return "not claimed"
     document = get_document(document_id)
     try:
-        work = pipeline.run(document)
+        work = current_app.extensions["document_pipeline"](document)  # app.pipeline.run, set by create_app
     except extract.ExtractionError as error:
         if error.permanent:
             processing.fail(document_id, str(error))
