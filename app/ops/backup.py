@@ -35,11 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from flask import current_app
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
 from app.db_types import utcnow
+from app.documents import extract
+from app.documents.models import Document
+from app.documents.storage import blob_store, thumbnail_path
 from app.errors import DomainError
 from app.extensions import db
 
@@ -454,12 +459,6 @@ def restore_files(
 
 def redraw_thumbnails(progress: Progress | None = None) -> int:
     """Draw the previews of documents that had one (derived data, so not in the backup); return how many."""
-    from sqlalchemy import select
-
-    from app.documents import extract
-    from app.documents.models import Document
-    from app.documents.storage import blob_store, thumbnail_path
-
     store = blob_store()
     rows = db.session.execute(select(Document.id, Document.sha256).where(Document.has_thumbnail.is_(True))).all()
     drawn = 0
@@ -484,9 +483,6 @@ def redraw_thumbnails(progress: Progress | None = None) -> int:
 
 def code_revision(revision: str | None) -> tuple[bool, str | None]:
     """(whether this code's migrations know the backup's revision, this code's head revision)."""
-    from alembic.script import ScriptDirectory
-    from alembic.util.exc import CommandError
-
     script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
     head = script.get_current_head()
     if revision is None:

@@ -8,35 +8,30 @@ Two kinds of figures end up in one `/metrics` answer:
   PROMETHEUS_MULTIPROC_DIR is set (gunicorn.conf.py sets it): each process writes its values to
   files in that folder and a scrape adds them up. A Huey consumer started with the same
   variable on the same machine writes its pipeline figures into the same folder.
-- gauges worked out when Prometheus asks (`StateCollector`): documents by state, queue depth
+- gauges worked out when Prometheus asks (`app.ops.gauges`): documents by state, queue depth
   and oldest task age, the search outbox backlog, open low-stock alerts, worker heartbeats.
   They come from the database and the queue, so every web process answers the same, and
-  nothing has to be kept up to date between scrapes.
+  nothing has to be kept up to date between scrapes. They live in a module of their own
+  because they read every domain, while the domains import this one to count.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import ipaddress
 import logging
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Request, current_app, g, request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     start_http_server,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
@@ -149,130 +144,7 @@ def init_app(app: Flask) -> None:
         return response
 
 
-# ---------------------------------------------------------------- figures read at scrape time
-
-
-def _age_seconds(since: Any, now: Any) -> float | None:
-    if since is None:
-        return None
-    return max(0.0, (now - since).total_seconds())
-
-
-class StateCollector(Collector):
-    """Gauges read from the database and the queue when Prometheus scrapes (needs an app context)."""
-
-    def describe(self) -> list[Metric]:
-        return []  # worked out at scrape time; nothing to check for duplicates up front
-
-    def collect(self) -> Iterator[Metric]:
-        from app.db_types import utcnow
-
-        now = utcnow()
-        up = GaugeMetricFamily(
-            f"{PREFIX}_metrics_source_up",
-            "1 when this scrape could read the source (database, queue, search outbox), 0 when it failed.",
-            labels=["source"],
-        )
-        for source, reader in (
-            ("database", self._database),
-            ("queue", self._queue),
-            ("search_outbox", self._outbox),
-        ):
-            try:
-                families = list(reader(now))
-            except Exception as error:  # one source down must not blank the whole scrape
-                log.warning("metrics source unavailable", extra={"source": source, "error": type(error).__name__})
-                self._rollback()
-                up.add_metric([source], 0)
-            else:
-                up.add_metric([source], 1)
-                yield from families
-        yield up
-
-    @staticmethod
-    def _rollback() -> None:
-        from app.extensions import db
-
-        with contextlib.suppress(Exception):  # the connection is gone; the next request gets a fresh one
-            db.session.rollback()
-
-    @staticmethod
-    def _database(now: Any) -> Iterator[Metric]:
-        from sqlalchemy import func, select
-
-        from app.documents.models import Document, DocumentState
-        from app.extensions import db
-        from app.ops import workers
-        from app.stock.alerts import open_alert_count
-
-        counts = {state.value: 0 for state in DocumentState}
-        rows = db.session.execute(
-            select(Document.state, func.count(Document.id))
-            .where(Document.deleted_at.is_(None))
-            .group_by(Document.state)
-        )
-        for state, count in rows:
-            counts[state] = int(count)
-        documents = GaugeMetricFamily(
-            f"{PREFIX}_documents", "Documents not in the trash, by processing state.", labels=["state"]
-        )
-        for state, count in sorted(counts.items()):
-            documents.add_metric([state], count)
-        yield documents
-
-        yield GaugeMetricFamily(
-            f"{PREFIX}_stock_alerts_open",
-            "Low-stock alerts open now (products at or below their threshold).",
-            value=open_alert_count(),
-        )
-
-        summary = workers.worker_summary(now)
-        consumers = GaugeMetricFamily(
-            f"{PREFIX}_workers",
-            "This queue's consumers by heartbeat: running (beat within three intervals) or stale.",
-            labels=["state"],
-        )
-        consumers.add_metric(["running"], summary.running)
-        consumers.add_metric(["stale"], summary.stale)
-        yield consumers
-        if summary.last_seen_seconds is not None:
-            yield GaugeMetricFamily(
-                f"{PREFIX}_worker_heartbeat_age_seconds",
-                "Seconds since the most recent heartbeat of any consumer of this queue (absent when none beat today).",
-                value=summary.last_seen_seconds,
-            )
-
-    @staticmethod
-    def _queue(now: Any) -> Iterator[Metric]:
-        from app.queue import queue_stats
-
-        stats = queue_stats()
-        yield GaugeMetricFamily(f"{PREFIX}_queue_depth", "Tasks waiting in the queue now.", value=stats.depth)
-        yield GaugeMetricFamily(
-            f"{PREFIX}_queue_scheduled", "Tasks scheduled for later (retries, delays).", value=stats.scheduled
-        )
-        yield GaugeMetricFamily(
-            f"{PREFIX}_queue_oldest_task_age_seconds",
-            "How long the oldest waiting task has waited (0 when the queue is empty).",
-            value=_age_seconds(stats.oldest_since, now) or 0.0,
-        )
-
-    @staticmethod
-    def _outbox(now: Any) -> Iterator[Metric]:
-        from app.search.indexer import outbox_backlog
-
-        count, oldest = outbox_backlog()
-        yield GaugeMetricFamily(
-            f"{PREFIX}_search_outbox_backlog", "Changes waiting to reach the search index.", value=count
-        )
-        yield GaugeMetricFamily(
-            f"{PREFIX}_search_outbox_oldest_age_seconds",
-            "How long the oldest change has waited for the search index (0 when none waits).",
-            value=_age_seconds(oldest, now) or 0.0,
-        )
-
-
-def _recorded() -> CollectorRegistry:
+def recorded() -> CollectorRegistry:
     """What this machine's processes recorded: summed over the multiprocess folder, else this process's own."""
     path = multiprocess_dir()
     if not path:
@@ -280,13 +152,6 @@ def _recorded() -> CollectorRegistry:
     recorded = CollectorRegistry()
     MultiProcessCollector(recorded, path=path)
     return recorded
-
-
-def render() -> tuple[bytes, str]:
-    """The scrape: recorded figures (summed over processes when multiprocess) and the database gauges."""
-    state = CollectorRegistry(auto_describe=False)
-    state.register(StateCollector())
-    return generate_latest(_recorded()) + generate_latest(state), CONTENT_TYPE_LATEST
 
 
 def serve_worker_metrics(port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 -- a container's internal network
@@ -297,7 +162,7 @@ def serve_worker_metrics(port: int, address: str = "0.0.0.0") -> None:  # noqa: 
     gauges come from the web's /metrics. Call it in the consumer's main process, before its
     workers start; with `--worker-type process` they must share PROMETHEUS_MULTIPROC_DIR with it.
     """
-    start_http_server(port, addr=address, registry=_recorded())
+    start_http_server(port, addr=address, registry=recorded())
     log.info("worker metrics served", extra={"port": port})
 
 

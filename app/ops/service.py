@@ -14,7 +14,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import Select, select, text
 
+from app.classify import registry
 from app.extensions import db
+from app.ops import workers
 from app.ops.models import AuditEvent
 from app.querying import within_dates
 from app.queue import check_queue
@@ -130,8 +132,6 @@ class WorkerStatus:
 
 def worker_status(now: datetime | None = None) -> WorkerStatus:
     """How many consumers are alive, when one last beat, and who schedules periodic tasks, in words."""
-    from app.ops import workers
-
     try:
         summary = workers.worker_summary(now)
     except Exception as error:  # the database is down: the database check says why
@@ -154,8 +154,6 @@ def worker_status(now: datetime | None = None) -> WorkerStatus:
 
 def workers_for_readyz() -> dict[str, object]:
     """Consumer counts for /readyz: reported, never a reason to be unready."""
-    from app.ops import workers
-
     try:
         return workers.worker_summary().as_dict()
     except Exception as error:  # the database check already fails the probe; this only reports
@@ -165,8 +163,6 @@ def workers_for_readyz() -> dict[str, object]:
 
 def model_status() -> str:
     """Which classification model the worker would use, and whether its file is there."""
-    from app.classify import registry
-
     try:
         version = registry.active_version()
     except Exception as error:  # the database check reports the cause

@@ -11,9 +11,10 @@ from app.auth.access import public, role_required
 from app.auth.models import Role, User
 from app.csvio import csv_response
 from app.extensions import db
+from app.ops import gauges, service, workers
 from app.ops import metrics as ops_metrics
-from app.ops import service, workers
 from app.ops.forms import AuditFilterForm
+from app.search.indexer import index_status
 from app.web import render_page
 
 bp = Blueprint("ops", __name__)
@@ -60,8 +61,6 @@ def readyz():
     ready = all(state == "ok" for state in checks.values())
     # The model and the search index are reported, not required: without a model documents wait for
     # review; without an index search says so, and the worker rebuilds it. Neither stops the rest of the app.
-    from app.search.indexer import index_status
-
     response = jsonify(
         status="ok" if ready else "unavailable",
         checks=checks,
@@ -81,7 +80,7 @@ def metrics():
     """Prometheus figures, for readers inside the deployment or holding the token (checked here, not by sign-in)."""
     if not ops_metrics.may_read(request):
         abort(403, description="Metrics are read from inside the deployment, or with the metrics token.")
-    body, content_type = ops_metrics.render()
+    body, content_type = gauges.render()
     return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
 
 
