@@ -27,6 +27,18 @@ class DomainError(Exception):
     status_code = 400
 
 
+class NotFound(DomainError):
+    """What was asked for does not exist (404). Domains mix it into their own error classes."""
+
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The change does not fit the current state of things (409): look again, then decide."""
+
+    status_code = 409
+
+
 TITLES = {
     400: "That request could not be used",
     401: "Please sign in",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 from flask.cli import AppGroup
@@ -54,15 +55,20 @@ def list_users() -> None:
         click.echo(f"{user.email:<{width}}  {user.role:<6}  {'yes' if user.active else 'no':<6}  {last}")
 
 
+def _change(email: str, change: Callable[[int], User]) -> User:
+    """Apply a service change to the user with this email (as the system: no acting user), or fail with its message."""
+    try:
+        return change(service.find_by_email(email).id)
+    except service.UserError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @users_cli.command("set-role")
 @click.argument("email")
 @click.argument("role", type=ROLE_CHOICE)
 def set_role(email: str, role: str) -> None:
     """Give EMAIL the role ROLE."""
-    try:
-        user = service.set_role(service.find_by_email(email).id, role, actor_id=None)
-    except service.UserError as error:
-        _fail(error)
+    user = _change(email, lambda user_id: service.set_role(user_id, role, actor_id=None))
     click.echo(f"{user.email} is now {user.role}.")
 
 
@@ -70,10 +76,7 @@ def set_role(email: str, role: str) -> None:
 @click.argument("email")
 def deactivate(email: str) -> None:
     """Stop EMAIL from signing in and end their sessions."""
-    try:
-        user = service.set_active(service.find_by_email(email).id, False, actor_id=None)
-    except service.UserError as error:
-        _fail(error)
+    user = _change(email, lambda user_id: service.set_active(user_id, False, actor_id=None))
     click.echo(f"{user.email} is deactivated.")
 
 
@@ -81,10 +84,7 @@ def deactivate(email: str) -> None:
 @click.argument("email")
 def activate(email: str) -> None:
     """Let a deactivated EMAIL sign in again."""
-    try:
-        user = service.set_active(service.find_by_email(email).id, True, actor_id=None)
-    except service.UserError as error:
-        _fail(error)
+    user = _change(email, lambda user_id: service.set_active(user_id, True, actor_id=None))
     click.echo(f"{user.email} is active.")
 
 
@@ -94,10 +94,7 @@ def activate(email: str) -> None:
 def set_password(email: str, password_stdin: bool) -> None:
     """Replace EMAIL's password (generated and printed once without --password-stdin)."""
     password = _read_password(password_stdin)
-    try:
-        user = service.set_password(service.find_by_email(email).id, password, actor_id=None)
-    except service.UserError as error:
-        _fail(error)
+    user = _change(email, lambda user_id: service.set_password(user_id, password, actor_id=None))
     click.echo(f"Password of {user.email} changed; their sessions are signed out.")
     if not password_stdin:
         click.echo(f"Password (shown once): {password}")

@@ -12,6 +12,9 @@ from app.auth.service import MIN_PASSWORD_LENGTH
 # characters is longer than any a person or a password manager uses.
 EMAIL_LENGTH = Length(max=254, message="An email address has at most 254 characters.")
 PASSWORD_LENGTH = Length(max=1024, message="At most 1,024 characters.")
+LONG_ENOUGH = Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters.")
+# A password an admin may leave empty (then one is generated and shown once).
+OPTIONAL_PASSWORD = [Optional(), LONG_ENOUGH, PASSWORD_LENGTH]
 
 ROLE_CHOICES = [
     SelectChoice(Role.VIEWER.value, "Viewer: read, search, export"),
@@ -28,14 +31,7 @@ class LoginForm(FlaskForm):
 class CreateUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter the new user's email address."), EMAIL_LENGTH])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.VIEWER.value)
-    password = PasswordField(
-        "Password (leave empty to generate one)",
-        validators=[
-            Optional(),
-            Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
-            PASSWORD_LENGTH,
-        ],
-    )
+    password = PasswordField("Password (leave empty to generate one)", validators=OPTIONAL_PASSWORD)
 
 
 class RoleForm(FlaskForm):
@@ -43,14 +39,7 @@ class RoleForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password (leave empty to generate one)",
-        validators=[
-            Optional(),
-            Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
-            PASSWORD_LENGTH,
-        ],
-    )
+    password = PasswordField("New password (leave empty to generate one)", validators=OPTIONAL_PASSWORD)
 
 
 class ChangePasswordForm(FlaskForm):
@@ -61,7 +50,7 @@ class ChangePasswordForm(FlaskForm):
         "New password",
         validators=[
             DataRequired(message="Enter a new password."),
-            Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
+            LONG_ENOUGH,
             PASSWORD_LENGTH,
         ],
     )

@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import Role, User
 from app.db_types import utcnow
-from app.errors import DomainError
+from app.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.ops import audit, metrics
 
@@ -33,16 +33,16 @@ class UserError(DomainError):
     """A user change was refused; the message says why."""
 
 
-class UserNotFound(UserError):
-    status_code = 404
+class UserNotFound(UserError, NotFound):
+    """No user has that id or address."""
 
 
-class UserExists(UserError):
-    status_code = 409
+class UserExists(UserError, Conflict):
+    """Another user has that address already."""
 
 
-class LastAdmin(UserError):
-    status_code = 409
+class LastAdmin(UserError, Conflict):
+    """The change would leave no active admin."""
 
 
 def normalize_email(raw: str) -> str:
@@ -86,6 +86,21 @@ def find_by_email(email: str) -> User:
     return user
 
 
+def _audit(action: str, user: User, summary: str, actor_id: int | None, **values: object) -> None:
+    """The audit row of a change to `user` (before/after as keyword values), in the caller's transaction."""
+    audit.record(action, target_type="user", target_id=user.id, summary=summary, actor_id=actor_id, **values)
+
+
+def _update(user: User, action: str, summary: str, actor_id: int | None, **changes: object) -> User:
+    """Set `changes` on `user`, audit it with before and after, commit."""
+    before = _snapshot(user)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    _audit(action, user, summary, actor_id, before=before, after=_snapshot(user))
+    db.session.commit()
+    return user
+
+
 def _snapshot(user: User) -> dict[str, object]:
     return {"email": user.email, "role": user.role, "active": user.active}
 
@@ -100,14 +115,7 @@ def create_user(email: str, role: Role | str, password: str, *, actor_id: int | 
     user = User(email=email, role=role.value, password_hash=generate_password_hash(password))
     db.session.add(user)
     db.session.flush()
-    audit.record(
-        "user.create",
-        target_type="user",
-        target_id=user.id,
-        summary=f"Created {email} as {role.value}",
-        actor_id=actor_id,
-        after=_snapshot(user),
-    )
+    _audit("user.create", user, f"Created {email} as {role.value}", actor_id, after=_snapshot(user))
     db.session.commit()
     return user
 
@@ -131,19 +139,8 @@ def set_role(user_id: int, role: Role | str, *, actor_id: int | None) -> User:
         return user
     if role != Role.ADMIN:
         _refuse_if_last_admin(user, "change their role")
-    before = _snapshot(user)
-    user.role = role.value
-    audit.record(
-        "user.set_role",
-        target_type="user",
-        target_id=user.id,
-        summary=f"Changed {user.email} from {before['role']} to {role.value}",
-        actor_id=actor_id,
-        before=before,
-        after=_snapshot(user),
-    )
-    db.session.commit()
-    return user
+    summary = f"Changed {user.email} from {user.role} to {role.value}"
+    return _update(user, "user.set_role", summary, actor_id, role=role.value)
 
 
 def set_active(user_id: int, active: bool, *, actor_id: int | None) -> User:
@@ -156,19 +153,8 @@ def set_active(user_id: int, active: bool, *, actor_id: int | None) -> User:
             raise UserError("You cannot deactivate your own account.")
         _refuse_if_last_admin(user, "deactivate them")
         user.session_version += 1
-    before = _snapshot(user)
-    user.active = active
-    audit.record(
-        "user.activate" if active else "user.deactivate",
-        target_type="user",
-        target_id=user.id,
-        summary=f"{'Reactivated' if active else 'Deactivated'} {user.email}",
-        actor_id=actor_id,
-        before=before,
-        after=_snapshot(user),
-    )
-    db.session.commit()
-    return user
+    summary = f"{'Reactivated' if active else 'Deactivated'} {user.email}"
+    return _update(user, "user.activate" if active else "user.deactivate", summary, actor_id, active=active)
 
 
 def set_password(user_id: int, password: str, *, actor_id: int | None) -> User:
@@ -178,13 +164,7 @@ def set_password(user_id: int, password: str, *, actor_id: int | None) -> User:
     user.password_hash = generate_password_hash(password)
     user.session_version += 1
     who = "their own" if actor_id == user.id else "the"
-    audit.record(
-        "user.set_password",
-        target_type="user",
-        target_id=user.id,
-        summary=f"Changed {who} password of {user.email}",
-        actor_id=actor_id,
-    )
+    _audit("user.set_password", user, f"Changed {who} password of {user.email}", actor_id)
     db.session.commit()
     return user
 
@@ -195,12 +175,11 @@ def set_alert_emails(user_id: int, wanted: bool) -> User:
     if user.alert_emails == wanted:
         return user
     user.alert_emails = wanted
-    audit.record(
+    _audit(
         "user.alert_emails",
-        target_type="user",
-        target_id=user.id,
-        summary=f"{user.email} turned alert emails {'on' if wanted else 'off'}",
-        actor_id=user_id,
+        user,
+        f"{user.email} turned alert emails {'on' if wanted else 'off'}",
+        user_id,
         after={"alert_emails": wanted},
     )
     db.session.commit()

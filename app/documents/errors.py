@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import DomainError
+from app.errors import Conflict, DomainError, NotFound
 
 
 class DocumentError(DomainError):
@@ -10,23 +10,27 @@ class DocumentError(DomainError):
 
 
 class EmptyUpload(DocumentError):
-    pass
+    """A file of zero bytes."""
 
 
 class UploadTooLarge(DocumentError):
+    """Over MAX_CONTENT_LENGTH."""
+
     status_code = 413
 
 
 class UnsupportedUpload(DocumentError):
+    """Not a kind of file we read, whatever its name says."""
+
     status_code = 415
 
 
-class DocumentNotFound(DocumentError):
-    status_code = 404
+class DocumentNotFound(DocumentError, NotFound):
+    """No document has that number."""
 
 
-class DocumentStateError(DocumentError):
-    status_code = 409
+class DocumentStateError(DocumentError, Conflict):
+    """The document is not in a state that allows the action (already deleted, not failed, being read...)."""
 
 
 class BeingPurged(DocumentStateError):

@@ -57,6 +57,13 @@ def safe_filename(raw: str | None) -> str:
     return name
 
 
+def _record(document_id: int, user_id: int | None, event: str, detail: str | None, action: str, summary: str, **after):
+    """A line of the document's history (`event`, `detail`) and a row of the audit log (`action`, `summary`, `after`),
+    in the caller's transaction."""
+    DocumentEvent.add(document_id, event, detail, user_id)
+    audit.record(action, target_type="document", target_id=document_id, summary=summary, actor_id=user_id, **after)
+
+
 @dataclass(frozen=True)
 class Ingested:
     document: Document
@@ -109,13 +116,13 @@ def ingest(stream: BinaryIO, filename: str | None, *, user_id: int | None) -> In
         # The same bytes were committed by a concurrent upload a moment ago.
         db.session.rollback()
         return _duplicate(db.session.scalar(select(Document).where(Document.sha256 == blob.sha256)), name, user_id)
-    DocumentEvent.add(document.id, "uploaded", f"{name}, {blob.size} bytes, {detected.mime}", user_id)
-    audit.record(
+    _record(
+        document.id,
+        user_id,
+        "uploaded",
+        f"{name}, {blob.size} bytes, {detected.mime}",
         "document.upload",
-        target_type="document",
-        target_id=document.id,
-        summary=f"Uploaded {name}",
-        actor_id=user_id,
+        f"Uploaded {name}",
         after={"sha256": blob.sha256, "size": blob.size, "mime": detected.mime},
     )
     _send(document.id)  # the index learns of it when it is processed
@@ -163,13 +170,13 @@ def _restore(document: Document, name: str, user_id: int | None) -> Ingested:
     begin_write()
     if not _untrash(document.id):
         _refuse_while_purging(document, name)
-    DocumentEvent.add(document.id, "restored", f"uploaded again as {name}", user_id)
-    audit.record(
+    _record(
+        document.id,
+        user_id,
+        "restored",
+        f"uploaded again as {name}",
         "document.restore",
-        target_type="document",
-        target_id=document.id,
-        summary=f"Restored {document.filename} by uploading it again",
-        actor_id=user_id,
+        f"Restored {document.filename} by uploading it again",
     )
     # A document purged before purges removed the row kept it without text: read it again.
     purged = document.text is None and document.state == DocumentState.PROCESSED.value and document.finished_at
@@ -191,13 +198,13 @@ def delete_document(document_id: int, *, user_id: int | None) -> Document:
         raise DocumentStateError(f"{document.filename} was already deleted.")
     document.deleted_at = utcnow()
     document.deleted_by = user_id
-    DocumentEvent.add(document.id, "deleted", "moved to the trash", user_id)
-    audit.record(
+    _record(
+        document.id,
+        user_id,
+        "deleted",
+        "moved to the trash",
         "document.delete",
-        target_type="document",
-        target_id=document.id,
-        summary=f"Moved {document.filename} to the trash",
-        actor_id=user_id,
+        f"Moved {document.filename} to the trash",
     )
     outbox.note_change(document.id, deleted=True)
     db.session.commit()
@@ -220,13 +227,13 @@ def restore_document(document_id: int, *, user_id: int | None) -> Document:
         )
     if not _untrash(document_id):  # a purge began between our read and our write
         raise BeingPurged(gone)
-    DocumentEvent.add(document_id, "restored", "from the trash", user_id)
-    audit.record(
+    _record(
+        document_id,
+        user_id,
+        "restored",
+        "from the trash",
         "document.restore",
-        target_type="document",
-        target_id=document_id,
-        summary=f"Restored {document.filename} from the trash",
-        actor_id=user_id,
+        f"Restored {document.filename} from the trash",
     )
     outbox.note_change(document_id)
     db.session.commit()
@@ -247,14 +254,7 @@ def retry(document_id: int, *, user_id: int | None) -> Document:
     if not processing.transition(document_id, failed, queued, attempts=0, failure_reason=None):
         db.session.rollback()
         raise DocumentStateError(f"{document.filename} is {document.state}; only a failed document can be retried.")
-    DocumentEvent.add(document_id, "retried", None, user_id)
-    audit.record(
-        "document.retry",
-        target_type="document",
-        target_id=document_id,
-        summary=f"Retried {document.filename}",
-        actor_id=user_id,
-    )
+    _record(document_id, user_id, "retried", None, "document.retry", f"Retried {document.filename}")
     _send(document_id)
     return get_document(document_id)
 

@@ -9,12 +9,14 @@ pdfium is not thread-safe, so every call into it holds one process-wide lock.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -169,44 +171,43 @@ class _PdfiumDocument:
         with _PDFIUM_LOCK:
             return len(self._open())
 
-    def page_text(self, index: int) -> str:
+    @contextlib.contextmanager
+    def _page(self, index: int, damaged: str) -> Iterator[pdfium.PdfPage]:
+        """One page under the pdfium lock, closed afterwards; pdfium's errors become CorruptFile(`damaged`)."""
         with _PDFIUM_LOCK:
             try:
                 page = self._open()[index]
                 try:
-                    textpage = page.get_textpage()
-                    try:
-                        return textpage.get_text_bounded()
-                    finally:
-                        textpage.close()
+                    yield page
                 finally:
                     page.close()
             except pdfium.PdfiumError as error:
-                raise CorruptFile("The PDF is damaged, so its text cannot be read.") from error
+                raise CorruptFile(damaged) from error
+
+    def page_text(self, index: int) -> str:
+        with self._page(index, "The PDF is damaged, so its text cannot be read.") as page:
+            textpage = page.get_textpage()
+            try:
+                return textpage.get_text_bounded()
+            finally:
+                textpage.close()
 
     def page_image(self, index: int, max_pixels: int, notes: list[str]) -> Image.Image | None:
         """The page in grey at OCR_DPI (less if that passes max_pixels); None when it is blank."""
-        with _PDFIUM_LOCK:
+        with self._page(index, "The PDF is damaged, so this page cannot be shown.") as page:
+            width, height = page.get_size()
+            scale = OCR_DPI / 72
+            if width * height * scale * scale > max_pixels:
+                scale = math.sqrt(max_pixels / (width * height))
+                notes.append(
+                    f"Page {index + 1} is very large; it was read at {scale * 72:.0f} dpi instead of "
+                    f"{OCR_DPI} (limit QM_MAX_PIXELS)."
+                )
+            bitmap = page.render(scale=scale, grayscale=True)
             try:
-                page = self._open()[index]
-                try:
-                    width, height = page.get_size()
-                    scale = OCR_DPI / 72
-                    if width * height * scale * scale > max_pixels:
-                        scale = math.sqrt(max_pixels / (width * height))
-                        notes.append(
-                            f"Page {index + 1} is very large; it was read at {scale * 72:.0f} dpi instead of "
-                            f"{OCR_DPI} (limit QM_MAX_PIXELS)."
-                        )
-                    bitmap = page.render(scale=scale, grayscale=True)
-                    try:
-                        image = bitmap.to_pil().copy()  # to_pil() shares the bitmap's buffer
-                    finally:
-                        bitmap.close()
-                finally:
-                    page.close()
-            except pdfium.PdfiumError as error:
-                raise CorruptFile("The PDF is damaged, so this page cannot be shown.") from error
+                image = bitmap.to_pil().copy()  # to_pil() shares the bitmap's buffer
+            finally:
+                bitmap.close()
         low, _high = image.getextrema()
         return None if low > BLANK_PAGE_LEVEL else image
 
