@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 ROLES = ("viewer", "staff", "admin")
 DEVELOPMENT_SECRET_PLACEHOLDER = "change-me"  # noqa: S105  (refused in production, below)
@@ -34,30 +35,28 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+T = TypeVar("T", int, float)
+
+
+def _number(environ: Mapping[str, str], name: str, default: T, minimum: T, kind: Callable[[str], T], what: str) -> T:
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
+    if value < minimum:  # type: ignore[operator]
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    return _number(environ, name, default, minimum, int, "a whole number")
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
-    return value
+    return _number(environ, name, default, minimum, float, "a number")
 
 
 def _addresses(raw: str) -> tuple[str, ...]:

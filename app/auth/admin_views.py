@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -86,26 +88,30 @@ def set_role(user_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         return _row(service.get_user(user_id), "Choose one of the listed roles.", 400)
-    try:
-        user = service.set_role(user_id, form.role.data, actor_id=current_user.id)
-    except service.UserError as error:
-        db.session.rollback()
-        return _row(service.get_user(user_id), str(error), error.status_code)
-    if not is_htmx():
-        flash(f"{user.email} is now {user.role}.", "success")
-    return _row(user)
+    return _apply(
+        user_id, lambda: service.set_role(user_id, form.role.data, actor_id=current_user.id), "is now {role}."
+    )
 
 
 def _set_active(user_id: int, active: bool):
     if not ConfirmForm().validate_on_submit():
         return _row(service.get_user(user_id), "The form expired; reload the page and try again.", 400)
+    return _apply(
+        user_id,
+        lambda: service.set_active(user_id, active, actor_id=current_user.id),
+        "is active again." if active else "is deactivated.",
+    )
+
+
+def _apply(user_id: int, change: Callable[[], User], done: str):
+    """Make a change to one user and answer with their row: the new state, or the refusal in the row."""
     try:
-        user = service.set_active(user_id, active, actor_id=current_user.id)
+        user = change()
     except service.UserError as error:
         db.session.rollback()
         return _row(service.get_user(user_id), str(error), error.status_code)
     if not is_htmx():
-        flash(f"{user.email} is {'active again' if active else 'deactivated'}.", "success")
+        flash(f"{user.email} {done.format(role=user.role)}", "success")
     return _row(user)
 
 
