@@ -1,6 +1,5 @@
 """Deleting and purging documents: out of every list at once, back by uploading again, gone for good on purge."""
 
-import io
 from pathlib import Path
 
 from sqlalchemy import select
@@ -10,12 +9,7 @@ from app.documents.storage import thumbnail_path
 from app.extensions import db
 from app.search.service import search
 from tests.support import documents as files
-
-
-def _upload(client, name: str, data: bytes):
-    return client.post(
-        "/documents/upload", data={"files": (io.BytesIO(data), name)}, content_type="multipart/form-data", htmx=True
-    )
+from tests.support.factories import upload
 
 
 def _document(app, name: str) -> Document:
@@ -25,8 +19,8 @@ def _document(app, name: str) -> Document:
 
 def test_a_deleted_document_leaves_the_lists_and_counts_at_once(app, client, auth):
     auth.login_as("staff")
-    _upload(client, "keep.txt", b"Delivery note for keeping")
-    _upload(client, "drop.txt", b"Delivery note for dropping")
+    upload(client, "keep.txt", b"Delivery note for keeping")
+    upload(client, "drop.txt", b"Delivery note for dropping")
     dropped = _document(app, "drop.txt")
     with app.app_context():
         assert search("dropping").total == 1
@@ -55,7 +49,7 @@ def test_a_deleted_document_leaves_the_lists_and_counts_at_once(app, client, aut
 def test_viewers_cannot_delete_and_only_admins_purge(app, client, auth, make_user):
     staff = make_user("staff")
     auth.login(staff.email)
-    _upload(client, "a.txt", b"Some letter")
+    upload(client, "a.txt", b"Some letter")
     document = _document(app, "a.txt")
     auth.logout()
     auth.login_as("viewer")
@@ -69,11 +63,11 @@ def test_viewers_cannot_delete_and_only_admins_purge(app, client, auth, make_use
 
 def test_uploading_a_deleted_documents_bytes_again_restores_it(app, client, auth):
     auth.login_as("staff")
-    _upload(client, "memo.txt", b"Memo about the spring order")
+    upload(client, "memo.txt", b"Memo about the spring order")
     document = _document(app, "memo.txt")
     client.post(f"/documents/{document.id}/delete")
 
-    back = _upload(client, "memo-again.txt", b"Memo about the spring order")
+    back = upload(client, "memo-again.txt", b"Memo about the spring order")
 
     assert back.status_code == 201
     restored = _document(app, "memo.txt")
@@ -88,7 +82,7 @@ def test_purge_removes_the_document_for_good_and_the_same_bytes_make_a_new_one(a
     auth.login_as("admin")
     scan = files.make_text_pdf(tmp_path / "invoice.pdf", ["Invoice 77", "Total due 120.00 EUR"])
     data = scan.read_bytes()
-    _upload(client, "invoice.pdf", data)
+    upload(client, "invoice.pdf", data)
     document = _document(app, "invoice.pdf")
     with app.app_context():
         blob = Path(app.config["DATA_DIR"]) / "blobs" / document.sha256[:2] / document.sha256[2:4] / document.sha256
@@ -110,7 +104,7 @@ def test_purge_removes_the_document_for_good_and_the_same_bytes_make_a_new_one(a
     assert client.get(f"/documents/{document.id}").status_code == 404
     assert client.get(f"/documents/{document.id}/download").status_code == 404
 
-    again = _upload(client, "invoice-again.pdf", data)
+    again = upload(client, "invoice-again.pdf", data)
     assert again.status_code == 201  # new, not "already uploaded"
     fresh = _document(app, "invoice-again.pdf")
     assert fresh.deleted_at is None

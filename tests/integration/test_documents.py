@@ -13,12 +13,7 @@ from app.documents.models import Document, DocumentEvent
 from app.documents.tasks import process_document
 from app.extensions import db
 from tests.support import documents as files
-
-
-def _upload(client, name: str, data: bytes):
-    return client.post(
-        "/documents/upload", data={"files": (io.BytesIO(data), name)}, content_type="multipart/form-data", htmx=True
-    )
+from tests.support.factories import make_document, upload
 
 
 def _documents(app):
@@ -33,7 +28,7 @@ def _blobs(app) -> list[Path]:
 
 def test_a_text_file_is_stored_read_and_shown(app, client, auth):
     auth.login_as("staff")
-    response = _upload(client, "delivery-note.txt", b"Delivery note 42\nPallets: 3 of green tea\n")
+    response = upload(client, "delivery-note.txt", b"Delivery note 42\nPallets: 3 of green tea\n")
     assert response.status_code == 201
     (document,) = _documents(app)
     assert document.state == "processed"  # the queue runs immediately in these tests
@@ -45,8 +40,8 @@ def test_a_text_file_is_stored_read_and_shown(app, client, auth):
 
 def test_the_same_bytes_twice_make_one_document(app, client, auth):
     auth.login_as("staff")
-    _upload(client, "first.txt", b"same content here")
-    again = _upload(client, "second-name.txt", b"same content here")
+    upload(client, "first.txt", b"same content here")
+    again = upload(client, "second-name.txt", b"same content here")
     assert again.status_code == 200
     body = again.get_data(as_text=True)
     assert "Already uploaded on" in body
@@ -59,8 +54,8 @@ def test_a_text_layer_pdf_and_a_docx_are_read(app, client, auth, tmp_path):
     auth.login_as("staff")
     pdf = files.make_text_pdf(tmp_path / "invoice.pdf", ["Invoice 2026-117", "Total due 1,240.00 EUR"])
     docx = files.make_docx(tmp_path / "contract.docx", ["Supply contract for organic tea"], table=[["Item", "Price"]])
-    assert _upload(client, "invoice.pdf", pdf.read_bytes()).status_code == 201
-    assert _upload(client, "contract.docx", docx.read_bytes()).status_code == 201
+    assert upload(client, "invoice.pdf", pdf.read_bytes()).status_code == 201
+    assert upload(client, "contract.docx", docx.read_bytes()).status_code == 201
     pdf_doc, docx_doc = _documents(app)
     assert "Total due 1,240.00 EUR" in pdf_doc.text
     assert pdf_doc.pages == 1
@@ -79,7 +74,7 @@ def test_a_text_layer_pdf_and_a_docx_are_read(app, client, auth, tmp_path):
 )
 def test_bad_files_are_refused_and_nothing_is_stored(app, client, auth, name, data, status, message):
     auth.login_as("staff")
-    response = _upload(client, name, data)
+    response = upload(client, name, data)
     assert response.status_code == status
     assert message in response.get_data(as_text=True)
     assert _documents(app) == []
@@ -89,7 +84,7 @@ def test_bad_files_are_refused_and_nothing_is_stored(app, client, auth, name, da
 def test_a_file_over_the_limit_gets_413_and_nothing_is_stored(app, client, auth):
     auth.login_as("staff")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    response = _upload(client, "big.txt", b"x" * (128 * 1024))
+    response = upload(client, "big.txt", b"x" * (128 * 1024))
     assert response.status_code == 413
     assert "larger than the" in response.get_data(as_text=True)
     assert _documents(app) == []
@@ -99,7 +94,7 @@ def test_a_file_over_the_limit_gets_413_and_nothing_is_stored(app, client, auth)
 def test_an_encrypted_pdf_fails_with_a_reason_and_can_be_retried(app, client, auth, tmp_path):
     auth.login_as("staff")
     pdf = files.make_encrypted_pdf(tmp_path / "locked.pdf", ["Secret price list"])
-    _upload(client, "locked.pdf", pdf.read_bytes())
+    upload(client, "locked.pdf", pdf.read_bytes())
     (document,) = _documents(app)
     assert document.state == "failed"
     assert "password" in document.failure_reason.lower()
@@ -114,7 +109,7 @@ def test_an_encrypted_pdf_fails_with_a_reason_and_can_be_retried(app, client, au
 def test_dangerous_file_names_are_stored_safely_and_shown_escaped(app, client, auth):
     auth.login_as("staff")
     name = "../../etc/<img src=x onerror=alert(1)>\x07" + "x" * 300 + ".txt"
-    assert _upload(client, name, b"harmless text").status_code == 201
+    assert upload(client, name, b"harmless text").status_code == 201
     (document,) = _documents(app)
     assert "/" not in document.filename
     assert not document.filename.startswith("..")
@@ -140,18 +135,18 @@ def test_download_is_the_original_bytes_as_an_attachment(app, client, auth, tmp_
         assert '"d;' not in response.headers["Content-Disposition"].split("filename=")[1].split(";")[0]
 
 
-def test_viewers_cannot_upload(app, client, auth):
+def test_viewers_cannotupload(app, client, auth):
     auth.login_as("viewer")
-    assert _upload(client, "x.txt", b"hello").status_code == 403
+    assert upload(client, "x.txt", b"hello").status_code == 403
     assert client.get("/documents/upload").status_code == 403
     assert _documents(app) == []
 
 
 def test_list_counts_filters_and_csv(app, client, auth, tmp_path):
     auth.login_as("staff")
-    _upload(client, "a.txt", b"alpha")
-    _upload(client, "b.txt", b"bravo")
-    _upload(client, "locked.pdf", files.make_encrypted_pdf(tmp_path / "l.pdf", ["x"]).read_bytes())
+    upload(client, "a.txt", b"alpha")
+    upload(client, "b.txt", b"bravo")
+    upload(client, "locked.pdf", files.make_encrypted_pdf(tmp_path / "l.pdf", ["x"]).read_bytes())
     page = client.get("/documents").get_data(as_text=True)
     assert "processed 2" in page
     assert "failed 1" in page
@@ -181,11 +176,9 @@ def test_the_sweeper_requeues_stuck_documents_and_gives_up_after_the_limit(app):
     with app.app_context():
         app.config["STUCK_AFTER_SECONDS"] = 60
         app.config["MAX_ATTEMPTS"] = 2
-        document = Document(
-            sha256="a" * 64, filename="lost.txt", size=1, mime="text/plain", kind="text", state="processing"
+        document = make_document(
+            filename="lost.txt", state="processing", state_changed_at=utcnow() - timedelta(minutes=5)
         )
-        document.state_changed_at = utcnow() - timedelta(minutes=5)
-        db.session.add(document)
         db.session.commit()
         later = utcnow()
         first = service.sweep_stuck(now=later)
@@ -229,8 +222,8 @@ def test_broken_files_are_stored_and_fail_with_a_plain_reason(app, client, auth,
     auth.login_as("staff")
     truncated = files.make_truncated_pdf(tmp_path / "cut.pdf", ["Half a price list"])
     bomb = files.make_decompression_bomb_png(tmp_path / "bomb.png")
-    assert _upload(client, "cut.pdf", truncated.read_bytes()).status_code == 201
-    assert _upload(client, "bomb.png", bomb.read_bytes()).status_code == 201
+    assert upload(client, "cut.pdf", truncated.read_bytes()).status_code == 201
+    assert upload(client, "bomb.png", bomb.read_bytes()).status_code == 201
     cut, boom = _documents(app)
     assert (cut.state, boom.state) == ("failed", "failed")
     assert "damaged" in cut.failure_reason.lower() or "broken" in cut.failure_reason.lower()

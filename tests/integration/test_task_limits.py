@@ -27,6 +27,7 @@ from app.ops.models import WorkerHeartbeat
 from tests.support import documents as files
 from tests.support import services
 from tests.support.consumer import shared_setup, wait_for_state
+from tests.support.factories import make_document
 
 TIME_LIMIT = 6  # seconds: a new reader process starts well within it; thirty scanned pages never finish in it
 
@@ -183,12 +184,15 @@ def test_a_beating_workers_document_is_resent_only_once_far_past_the_time_limit(
 
         def processing(name: str, claimed_by: str | None, minutes: int) -> int:
             started = now - timedelta(minutes=minutes)
-            document = Document(
-                sha256=name * 64, filename=f"{name}.pdf", size=1, mime="application/pdf", kind="pdf", state="processing"
+            document = make_document(
+                filename=f"{name}.pdf",
+                mime="application/pdf",
+                kind="pdf",
+                state="processing",
+                state_changed_at=started,
+                processing_started_at=started,
+                claimed_by=claimed_by,
             )
-            document.state_changed_at = document.processing_started_at = started
-            document.claimed_by = claimed_by
-            db.session.add(document)
             db.session.commit()
             return document.id
 

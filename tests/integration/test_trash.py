@@ -25,6 +25,7 @@ from app.queue import huey
 from app.search import indexer
 from app.search.service import search
 from tests.support import documents as files
+from tests.support.factories import make_document
 
 PAST_THE_PERIOD = timedelta(days=31)  # TRASH_DAYS is 30 by default
 
@@ -469,12 +470,8 @@ def test_the_trash_page_filters_pages_and_exports_the_same_rows(app, client, aut
 
     with app.app_context():
         deleted = datetime(2025, 12, 1, tzinfo=UTC)
-        db.session.add_all(
-            Document(
-                sha256=f"{n:064x}", filename=f"bulk-{n}.txt", size=1, mime="text/plain", kind="text", deleted_at=deleted
-            )
-            for n in range(50)
-        )
+        for n in range(50):
+            make_document(filename=f"bulk-{n}.txt", deleted_at=deleted)
         db.session.commit()
     first = client.get("/documents/trash").get_data(as_text=True)
     assert "Page 1 of 2" in first  # 50 a page, newest first: the four above, then the older bulk rows
