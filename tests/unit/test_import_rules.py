@@ -32,9 +32,7 @@ def test_the_import_rules_in_pyproject_hold():
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     """Strongly connected groups of more than one module (Tarjan, iteratively)."""
     modules = sorted(m for m in graph.modules if m.startswith("app.") or m == "app")
-    edges = {
-        m: sorted(i for i in graph.find_modules_directly_imported_by(m) if i.startswith("app.")) for m in modules
-    }
+    edges = {m: sorted(i for i in graph.find_modules_directly_imported_by(m) if i.startswith("app.")) for m in modules}
     edges.pop("app", None)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
