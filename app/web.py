@@ -183,6 +183,14 @@ def init_app(app: Flask) -> None:
             if version:
                 values["v"] = version
 
+    def pager(*args: Any, **kwargs: Any) -> Any:
+        """The `pager` macro of _pager.html as a global: every list's results block calls it, and htmx
+        renders that block alone, where an import at the top of the template would not run."""
+        module = app.jinja_env.get_template("_pager.html").make_module({"request": request})
+        return module.pager(*args, **kwargs)
+
+    app.jinja_env.globals["pager"] = pager
+
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
         # Emails are rendered by workers, outside any request.
