@@ -1,4 +1,4 @@
-"""Reading the audit log and checking the services the app depends on."""
+"""Checking the services the app depends on: the database, the queue, the data folder, workers, the model."""
 
 from __future__ import annotations
 
@@ -8,52 +8,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Select, select, text
+from sqlalchemy import text
 
 from app.classify import registry
 from app.extensions import db
 from app.ops import workers
-from app.ops.models import AuditEvent
-from app.querying import within_dates
 from app.queue import check_queue
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    actor_id: int | None = None
-    system_only: bool = False  # only what the system did by itself
-    action: str | None = None
-    target_type: str | None = None
-    since: date | None = None
-    until: date | None = None  # inclusive
-
-
-def audit_query(filters: AuditFilter) -> Select[tuple[AuditEvent]]:
-    """Audit events matching `filters`, newest first (each loads its actor with it)."""
-    query = select(AuditEvent)
-    if filters.actor_id is not None:
-        query = query.where(AuditEvent.actor_id == filters.actor_id)
-    if filters.system_only:
-        query = query.where(AuditEvent.actor_id.is_(None))
-    if filters.action:
-        query = query.where(AuditEvent.action == filters.action)
-    if filters.target_type:
-        query = query.where(AuditEvent.target_type == filters.target_type)
-    query = query.where(within_dates(AuditEvent.at, filters.since, filters.until))
-    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-
-
-def audit_actions() -> list[str]:
-    """Every action name that occurs in the log, for the filter menu."""
-    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
-
-
-def audit_target_types() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.target_type).distinct().order_by(AuditEvent.target_type)))
 
 
 def _check_database() -> None:

@@ -11,11 +11,12 @@ from app.auth.access import public, role_required
 from app.auth.models import Role, User
 from app.csvio import csv_response
 from app.extensions import db
-from app.ops import gauges, service, workers
+from app.ops import gauges, queries, service, workers
 from app.ops import metrics as ops_metrics
 from app.ops.forms import AuditFilterForm
+from app.ops.queries import AuditFilter
 from app.search.indexer import index_status
-from app.web import render_page
+from app.web import Filtered, read_filters, render_page
 
 bp = Blueprint("ops", __name__)
 
@@ -108,46 +109,46 @@ def system():
     return render_page("ops/system.html", "system", overview=workers.system_overview())
 
 
-def _audit_filters() -> tuple[AuditFilterForm, service.AuditFilter, bool]:
+def _audit_filters() -> Filtered[AuditFilterForm, AuditFilter]:
     form = AuditFilterForm(formdata=request.args)
     users = db.session.execute(select(User.id, User.email).order_by(User.email)).all()
     form.actor.choices = [SelectChoice("", "Anyone"), SelectChoice("system", "The system")] + [
         SelectChoice(str(user_id), email) for user_id, email in users
     ]
-    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a) for a in service.audit_actions()]
-    form.target_type.choices = [SelectChoice("", "Anything")] + [SelectChoice(t) for t in service.audit_target_types()]
-    valid = form.validate()
-    actor = form.actor.data if valid else ""
-    filters = service.AuditFilter(
-        actor_id=int(actor) if actor and actor.isdigit() else None,
-        system_only=actor == "system",
-        action=form.action.data or None if valid else None,
-        target_type=form.target_type.data or None if valid else None,
-        since=form.since.data if valid else None,
-        until=form.until.data if valid else None,
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a) for a in queries.audit_actions()]
+    form.target_type.choices = [SelectChoice("", "Anything")] + [SelectChoice(t) for t in queries.audit_target_types()]
+    return read_filters(
+        form,
+        lambda f: AuditFilter(
+            actor_id=int(f.actor.data) if (f.actor.data or "").isdigit() else None,
+            system_only=f.actor.data == "system",
+            action=f.action.data or None,
+            target_type=f.target_type.data or None,
+            since=f.since.data,
+            until=f.until.data,
+        ),
+        AuditFilter(),
     )
-    return form, filters, valid
 
 
 @bp.get("/admin/audit")
 @role_required(Role.ADMIN)
 def audit_log():
-    """The audit log, newest first, filtered by who, what and when."""
-    form, filters, valid = _audit_filters()
-    query = service.audit_query(filters)
-    page = db.paginate(query, per_page=50, max_per_page=200, error_out=False)
-    status = 200 if valid else 400
-    return render_page("ops/audit.html", "results", form=form, page=page, valid=valid), status
+    """The audit log, newest first, filtered by who, what and when (all of it, with the problem, when a filter is not
+    valid)."""
+    read = _audit_filters()
+    page = db.paginate(queries.audit_query(read.filters), per_page=50, max_per_page=200, error_out=False)
+    return render_page("ops/audit.html", "results", form=read.form, page=page, problem=read.problem), read.status
 
 
 @bp.get("/admin/audit.csv")
 @role_required(Role.ADMIN)
 def audit_log_csv():
     """The same filtered audit log as a CSV download."""
-    form, filters, valid = _audit_filters()
-    if not valid:
-        return render_page("ops/audit.html", "results", form=form, page=None, valid=False), 400
-    query = service.audit_query(filters)
+    read = _audit_filters()
+    if read.problem:
+        return render_page("ops/audit.html", "results", form=read.form, page=None, problem=read.problem), 400
+    query = queries.audit_query(read.filters)
 
     def rows():
         for event in db.session.scalars(query.execution_options(yield_per=500)):
@@ -162,5 +163,4 @@ def audit_log_csv():
                 event.ip,
             )
 
-    header = ["time", "who", "action", "target_type", "target_id", "summary", "request_id", "ip"]
-    return csv_response("audit-log.csv", header, rows())
+    return csv_response("audit-log.csv", queries.CSV_COLUMNS, rows())
