@@ -5,14 +5,14 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from app.documents.models import DocumentState
+from app.documents.models import DocumentState, ReviewState
 
 STATE_CHOICES = [SelectChoice("", "Any state")] + [SelectChoice(s.value, s.value) for s in DocumentState]
 REVIEW_CHOICES = [
     SelectChoice("", "Any"),
-    SelectChoice("needs_review", "waiting for review"),
-    SelectChoice("auto_accepted", "accepted by the model"),
-    SelectChoice("reviewed", "reviewed by a person"),
+    SelectChoice(ReviewState.NEEDS_REVIEW.value, "waiting for review"),
+    SelectChoice(ReviewState.AUTO_ACCEPTED.value, "accepted by the model"),
+    SelectChoice(ReviewState.REVIEWED.value, "reviewed by a person"),
 ]
 
 

@@ -19,7 +19,7 @@ from app.csvio import csv_response
 from app.documents import queries, service, trash
 from app.documents.errors import DocumentError
 from app.documents.forms import DocumentFilterForm, TrashFilterForm
-from app.documents.models import Document, DocumentEvent, ReviewState
+from app.documents.models import Document, DocumentEvent, DocumentState, ReviewState
 from app.documents.queries import DocumentFilter, TrashFilter, get_document
 from app.documents.storage import blob_store, thumbnail_path
 from app.documents.visibility import visible_document_or_404
@@ -28,6 +28,12 @@ from app.search import service as search_service
 from app.web import Filtered, is_htmx, read_filters, render_page, require_confirmation
 
 bp = Blueprint("documents", __name__)
+
+
+@bp.record_once
+def _template_names(state) -> None:
+    """Templates compare states with the enums, never with bare strings."""
+    state.app.jinja_env.globals.update(DocumentState=DocumentState, ReviewState=ReviewState)
 
 
 def _digits(value: str | None) -> int | None:
