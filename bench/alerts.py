@@ -41,7 +41,7 @@ from app import create_app  # noqa: E402
 from app.config import config_for_tests  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.notify.models import Notification  # noqa: E402
-from app.stock import alerts, service  # noqa: E402
+from app.stock import alerts, ledger, products  # noqa: E402
 from bench.machine import library_versions, load_average  # noqa: E402
 
 DEFAULT_SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -109,10 +109,10 @@ def wait_for_notice(dedupe_key: str, timeout: float = 30) -> float | None:
 
 
 def product(sku: str, *, on_hand: int, threshold: int) -> int:
-    created = service.create_product(service.ProductData.clean(sku=sku, name=f"Bench {sku}"), user_id=None)
-    service.add_stock(created.id, on_hand, user_id=None)
-    data = service.ProductData.clean(sku=sku, name=f"Bench {sku}", low_stock_threshold=threshold)
-    service.update_product(created.id, data, user_id=None)
+    created = products.create_product(products.ProductData.clean(sku=sku, name=f"Bench {sku}"), user_id=None)
+    ledger.add_stock(created.id, on_hand, user_id=None)
+    data = products.ProductData.clean(sku=sku, name=f"Bench {sku}", low_stock_threshold=threshold)
+    products.update_product(created.id, data, user_id=None)
     return created.id
 
 
@@ -167,7 +167,7 @@ def main() -> None:
             users.create_user("staff@example.com", "staff", "bench-password-long", actor_id=None)  # gets the notices
             # Warm up: the consumer's imports, the pools, the first email.
             warm = product("WARM-0", on_hand=10, threshold=5)
-            service.remove_stock(warm, 6, user_id=None)
+            ledger.remove_stock(warm, 6, user_id=None)
             if inbox.wait_for("WARM-0", timeout=60) is None:
                 raise SystemExit("the consumer did not send the warm-up email within 60 s")
 
@@ -176,10 +176,10 @@ def main() -> None:
                 sku = f"CROSS-{n:04d}"
                 product_id = product(sku, on_hand=20, threshold=5)
                 started = time.perf_counter()
-                service.remove_stock(product_id, 3, user_id=None)  # 20 -> 17: no crossing
+                ledger.remove_stock(product_id, 3, user_id=None)  # 20 -> 17: no crossing
                 plain.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                service.remove_stock(product_id, 13, user_id=None)  # 17 -> 4: crosses
+                ledger.remove_stock(product_id, 13, user_id=None)  # 17 -> 4: crosses
                 committed = time.perf_counter()
                 alert_id = db.session.scalar(
                     select(alerts.StockAlert.id).where(alerts.StockAlert.product_id == product_id)

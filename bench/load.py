@@ -49,7 +49,8 @@ from app.auth.service import create_user  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.documents.models import ACTIVE_STATES, Document  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.stock import service as stock  # noqa: E402
+from app.stock import ledger  # noqa: E402
+from app.stock import products as stock_products  # noqa: E402
 from bench.machine import library_versions, load_average  # noqa: E402
 from bench.search_corpus import Corpus  # noqa: E402
 from tools.stack import Stack, free_port  # noqa: E402
@@ -90,11 +91,11 @@ def seed(stack: Stack, products: int, documents: int) -> list[int]:
         staff = create_user(EMAIL, Role.STAFF, PASSWORD, actor_id=None).id
         ids = []
         for n in range(products):
-            data = stock.ProductData.clean(
+            data = stock_products.ProductData.clean(
                 sku=f"LOAD-{n:04d}", name=f"Load test product {n}", low_stock_threshold=str(5 + n % 10)
             )
-            product = stock.create_product(data, user_id=staff)
-            stock.add_stock(product.id, 40 + n % 60, user_id=staff)
+            product = stock_products.create_product(data, user_id=staff)
+            ledger.add_stock(product.id, 40 + n % 60, user_id=staff)
             ids.append(product.id)
     folder = Path(tempfile.mkdtemp(prefix="qm-load-docs-"))
     corpus = Corpus(seed=11)

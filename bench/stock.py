@@ -2,7 +2,7 @@
 
 What it measures, on a PostgreSQL server you point it at:
 
-1. `app.stock.service.add_stock` operations per second with 1, 8 and 32
+1. `app.stock.ledger.add_stock` operations per second with 1, 8 and 32
    concurrent clients (threads, each with its own app context and session),
    once spread over 1,000 products (each client picks at random) and once on a
    single hot product. In the same run, on the same engine and pool, the same
@@ -61,7 +61,7 @@ from app.config import config_for_tests
 from app.csvio import iter_csv
 from app.db_types import utcnow
 from app.extensions import db
-from app.stock import service
+from app.stock import ledger
 from app.stock.models import Product, Reason
 from app.stock.queries import LedgerFilter, ledger_query
 from bench.machine import load_average
@@ -71,10 +71,10 @@ PRODUCTS = 1_000
 CLIENTS = (1, 8, 32)
 SLICE = 0.5  # seconds: service and raw SQL alternate in slices this long within a cell
 POOL = {"pool_size": 40, "max_overflow": 0, "pool_pre_ping": True}
-# The columns of the ledger export (app.stock.views.ledger_csv).
+# The columns of the ledger export (app.stock.queries.LEDGER_COLUMNS).
 LEDGER_HEADER = ("time", "sku", "product", "change", "reason", "balance_after", "note", "user", "order")
 
-# The raw equivalent of `_apply_movement` for an increase (active products only).
+# The raw equivalent of `ledger.apply_movement` for an increase (active products only).
 RAW_UPDATE = text(
     "UPDATE products SET on_hand = on_hand + :delta, updated_at = :now "
     "WHERE products.id = :id AND products.on_hand + :delta >= 0 AND products.active IS true "
@@ -189,7 +189,7 @@ class CellResult:
 
 
 def service_op(product_id: int) -> None:
-    service.add_stock(product_id, 1, user_id=None, reason=Reason.RECEIVED, note="bench")
+    ledger.add_stock(product_id, 1, user_id=None, reason=Reason.RECEIVED, note="bench")
 
 
 def raw_op(engine: Engine, product_id: int) -> None:
@@ -469,7 +469,7 @@ def main() -> int:
             print(f"load average after the throughput run: {load_average()}")
 
             with app.app_context():
-                mismatches = service.verify_ledger()
+                mismatches = ledger.verify_ledger()
                 movements = db.session.scalar(text("SELECT count(*) FROM stock_movements"))
                 print()
                 print(f"verify_ledger() after the throughput run: {mismatches} ({movements:,} movements)")
@@ -481,7 +481,7 @@ def main() -> int:
                 fill_seconds = fill_ledger(export_rows, user_id)
                 print(f"  filled the ledger in {fill_seconds:.1f} s (INSERT ... SELECT generate_series)")
                 began = time.perf_counter()
-                mismatches = service.verify_ledger()
+                mismatches = ledger.verify_ledger()
                 print(f"  verify_ledger(): {mismatches} in {time.perf_counter() - began:.2f} s")
                 if mismatches:
                     return 1

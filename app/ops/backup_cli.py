@@ -14,7 +14,7 @@ from app.classify import registry
 from app.extensions import db
 from app.ops import audit, backup
 from app.search.cli import reindex
-from app.stock import service as stock_service
+from app.stock.ledger import verify_ledger
 from app.stock.models import Product
 
 backup_cli = AppGroup("backup", help="Backups: create one, restore one into an empty instance.")
@@ -144,7 +144,7 @@ def restore(ctx: click.Context, folder: Path, skip_damaged: bool, no_thumbnails:
     for name, expected in manifest["counts"].items():
         if counts.get(name) != expected:
             click.echo(f"MISMATCH {name}: the backup counted {expected}, the database now has {counts.get(name)}")
-    mismatches = stock_service.verify_ledger()
+    mismatches = verify_ledger()
     products = db.session.scalar(select(func.count(Product.id)))
     audit.record(
         "backup.restore",

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.stock import alerts
+from app.stock import alerts, queries
 
 alerts_cli = AppGroup("alerts", help="Low-stock alerts: check now, list.")
 
@@ -31,7 +31,7 @@ def check() -> None:
 )
 def list_alerts(status: str) -> None:
     """Alerts, open ones first: SKU, since when, on hand / threshold, how short, who is on it."""
-    rows = db.session.scalars(alerts.alert_query(alerts.AlertFilter(status=status)).limit(1000)).all()
+    rows = db.session.scalars(queries.alert_query(queries.AlertFilter(status=status)).limit(1000)).all()
     if not rows:
         click.echo("No open alerts: nothing is low." if status == "open" else "No alerts.")
         return

@@ -2,56 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.access import role_required
 from app.auth.models import Role
 from app.csvio import csv_response
-from app.extensions import db
-from app.forms import ConfirmForm
 from app.notify import service as notify
-from app.stock import alerts
+from app.stock import alerts, queries
 from app.stock.forms import AlertFilterForm
-from app.web import invalid_filters, is_htmx, render_page
+from app.web import Filtered, is_htmx, read_filters, render_page, require_confirmation
 
 bp = Blueprint("alerts", __name__)
 
-CSV_COLUMNS = [
-    "sku",
-    "product",
-    "status",
-    "opened_at",
-    "opened_by",
-    "on_hand_at_open",
-    "threshold",
-    "on_hand_now",
-    "short_by",
-    "reorder_quantity",
-    "acknowledged_by",
-    "acknowledged_at",
-    "closed_at",
-    "on_hand_at_close",
-    "email",
-]
 
-
-def _filters() -> tuple[AlertFilterForm, alerts.AlertFilter, bool]:
+def _filters() -> Filtered[AlertFilterForm, queries.AlertFilter]:
     form = AlertFilterForm(formdata=request.args)
     if not request.args.get("status"):
         form.status.data = "all"
-    if not form.validate():
-        return form, alerts.AlertFilter(), False
-    return (
+    return read_filters(
         form,
-        alerts.AlertFilter(
-            status=form.status.data,
-            q=(form.q.data or "").strip(),
-            since=form.since.data,
-            until=form.until.data,
-            acknowledged=form.acknowledged.data or "",
+        lambda f: queries.AlertFilter(
+            status=f.status.data,
+            q=(f.q.data or "").strip(),
+            since=f.since.data,
+            until=f.until.data,
+            acknowledged=f.acknowledged.data or "",
         ),
-        True,
+        queries.AlertFilter(),
     )
 
 
@@ -67,65 +45,36 @@ def email_state() -> dict[str, object]:
 @bp.get("/alerts")
 def index():
     """Low-stock alerts: open ones (how short, since when, who is on it), then closed ones."""
-    form, filters, valid = _filters()
-    page = db.paginate(alerts.alert_query(filters), per_page=50, max_per_page=200, error_out=False)
+    read = _filters()
+    page = queries.list_page(queries.alert_query(read.filters))
     return (
         render_page(
             "alerts/alerts.html",
             "results",
-            filters=form,
+            filters=read.form,
             page=page,
-            valid=valid,
+            problem=read.problem,
             email=email_state(),
             open_count=alerts.open_alert_count(),
         ),
-        200 if valid else 400,
+        read.status,
     )
 
 
 @bp.get("/alerts.csv")
 def export():
     """The alerts matching the page's filters, as CSV."""
-    form, filters, valid = _filters()
-    if not valid:
-        abort(400, description=invalid_filters(form))
-
-    def rows():
-        for a in db.session.scalars(alerts.alert_query(filters).execution_options(yield_per=500)):
-            p = a.product
-            if a.email is None:
-                email = ""
-            elif a.email.sent_at:
-                email = "sent"
-            else:
-                email = f"not sent yet: {a.email.last_error or 'waiting'}"
-            yield (
-                p.sku,
-                p.name,
-                "open" if a.is_open else "closed",
-                a.opened_at,
-                a.opened_by,
-                a.on_hand_at_open,
-                a.threshold_at_open,
-                p.on_hand,
-                p.shortfall if a.is_open else 0,
-                p.reorder_quantity,
-                a.acknowledger.email if a.acknowledger else "",
-                a.acknowledged_at,
-                a.closed_at,
-                a.on_hand_at_close,
-                email,
-            )
-
-    return csv_response("low-stock-alerts.csv", CSV_COLUMNS, rows())
+    statement = queries.alert_query(_filters().or_400())
+    return csv_response(
+        "low-stock-alerts.csv", queries.ALERT_COLUMNS, queries.csv_rows(statement, queries.alert_row, batch=500)
+    )
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 @role_required(Role.STAFF)
 def acknowledge(alert_id: int):
     """Say "I am on it": the alert shows who, so nobody else orders the same stock again."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    require_confirmation()
     alert = alerts.acknowledge(alert_id, user_id=current_user.id)
     if is_htmx():
         return render_page("alerts/alerts.html", "alert_row", alert=alert)
@@ -137,8 +86,7 @@ def acknowledge(alert_id: int):
 @role_required(Role.STAFF)
 def check_now():
     """Run the low-stock check now instead of waiting for the next periodic run."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    require_confirmation()
     result = alerts.check()
     flash(
         f"Checked every product: {len(result.opened)} alert(s) opened, {len(result.closed)} closed, "

@@ -5,7 +5,7 @@ above zero. The movement that crosses into low opens an alert in its own
 transaction (it knows the balance before and after, under the row lock), and
 the movement that crosses back out closes it, so a quick -20/+20 is two
 crossings however late anyone looks. `check` is the safety net for changes
-made outside the service (plain SQL, an edited threshold): it opens and closes
+made outside the ledger (plain SQL, an edited threshold): it opens and closes
 alerts to match the stock as it is now.
 
 One crossing notifies once: at most one open alert per product (a partial
@@ -17,33 +17,43 @@ slows or blocks a stock change.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import current_app, render_template
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
+from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.database import begin_write, is_sqlite
 from app.db_types import UTCDateTime, utcnow
-from app.errors import DomainError
 from app.extensions import db
 from app.notify import service as notify
 from app.ops import audit
-from app.querying import contains, within_dates
+from app.stock.errors import AlertNotFound, AlertStateError
 from app.stock.models import Product, StockAlert, is_low
 
-log = logging.getLogger(__name__)
 PENDING_KEY = "qm_alerts_to_notify"  # session.info flag: this transaction opened an alert
 
+# What happens after a commit is the queue's business, and the queue's tasks call into this module:
+# so the tasks module registers itself here (see app/stock/tasks.py) instead of being imported, and
+# the imports run one way, tasks -> alerts. Without listeners the periodic check does both jobs.
+_on_alert_opened: list[Callable[[], object]] = []
+_on_email_queued: list[Callable[[int], object]] = []
 
-class AlertNotFound(DomainError):
-    status_code = 404
+
+def when_alert_opened(listener: Callable[[], object]) -> Callable[[], object]:
+    """Call `listener` after a stock transaction that opened an alert has committed."""
+    if listener not in _on_alert_opened:
+        _on_alert_opened.append(listener)
+    return listener
 
 
-class AlertStateError(DomainError):
-    status_code = 409
+def when_email_queued(listener: Callable[[int], object]) -> Callable[[int], object]:
+    """Call `listener` with the email's id after the notices that queued it have committed."""
+    if listener not in _on_email_queued:
+        _on_email_queued.append(listener)
+    return listener
 
 
 # ---------------------------------------------------------------- opening and closing
@@ -110,12 +120,8 @@ def notify_after_commit() -> None:
     """After a stock transaction committed: if it opened an alert, have a worker send the notices now."""
     if not db.session.info.pop(PENDING_KEY, False):
         return
-    from app.stock.tasks import send_alert_notices
-
-    try:
-        send_alert_notices()
-    except Exception:  # the queue is down: the periodic check sends what is still unsent
-        log.warning("alert notices not enqueued; the periodic check will send them", exc_info=True)
+    for listener in _on_alert_opened:
+        listener()
 
 
 def forget_pending() -> None:
@@ -244,12 +250,8 @@ def send_notices() -> list[str]:
     noticed = [alert.product.sku for alert in alerts]  # read before the commit expires them
     db.session.commit()
     if email_id is not None:
-        from app.notify.tasks import deliver_email
-
-        try:
-            deliver_email(email_id)
-        except Exception:  # the queue is down: the periodic delivery sends it
-            log.warning("email not enqueued; the periodic delivery will send it", exc_info=True)
+        for listener in _on_email_queued:
+            listener(email_id)
     return noticed
 
 
@@ -308,35 +310,9 @@ def acknowledge(alert_id: int, *, user_id: int) -> StockAlert:
     return alert
 
 
-# ---------------------------------------------------------------- lists
-
-
-@dataclass(frozen=True)
-class AlertFilter:
-    status: str = "all"  # open, closed, all
-    q: str = ""
-    since: date | None = None
-    until: date | None = None
-    acknowledged: str = ""  # "", yes, no
-
-
-def alert_query(filters: AlertFilter) -> Select[tuple[StockAlert]]:
-    """Alerts matching the filter: open ones first (newest first), then closed ones by when they closed."""
-    query = select(StockAlert).join(Product, Product.id == StockAlert.product_id)
-    if filters.status == "open":
-        query = query.where(StockAlert.closed_at.is_(None))
-    elif filters.status == "closed":
-        query = query.where(StockAlert.closed_at.is_not(None))
-    if filters.q:
-        query = query.where(or_(contains(Product.sku, filters.q), contains(Product.name, filters.q)))
-    if filters.acknowledged == "yes":
-        query = query.where(StockAlert.acknowledged_at.is_not(None))
-    elif filters.acknowledged == "no":
-        query = query.where(StockAlert.acknowledged_at.is_(None))
-    query = query.where(within_dates(StockAlert.opened_at, filters.since, filters.until))
-    still_open = StockAlert.closed_at.is_(None)
-    return query.order_by(still_open.desc(), StockAlert.closed_at.desc(), StockAlert.opened_at.desc(), StockAlert.id)
+# ---------------------------------------------------------------- counting
 
 
 def open_alert_count() -> int:
+    """How many products are low right now (one open alert each): the start page and metrics show it."""
     return db.session.scalar(select(func.count(StockAlert.id)).where(StockAlert.closed_at.is_(None)))

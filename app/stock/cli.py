@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from app.csvio import iter_csv
 from app.extensions import db
-from app.stock import importer, queries, service
+from app.stock import importer, queries
 from app.stock.errors import StockError
-from app.stock.models import DECREASE_REASONS, INCREASE_REASONS, Product, Reason
-from app.stock.views import PRODUCT_COLUMNS
+from app.stock.ledger import add_stock, remove_stock, verify_ledger
+from app.stock.models import DECREASE_REASONS, INCREASE_REASONS, Product, Reason, StockMovement
+from app.stock.products import product_by_sku
+from app.stock.quantities import parse_change
 
 stock_cli = AppGroup("stock", help="Products and the stock ledger.")
 
@@ -63,12 +65,12 @@ def import_products(file: Path, dry_run: bool) -> None:
 def add(sku: str, quantity: str, reason: str | None, note: str | None) -> None:
     """Change the stock of SKU by QUANTITY: 24 or +24 adds, -3 removes (write `-- -3`)."""
     try:
-        product = service.product_by_sku(sku)
-        delta = service.parse_change(quantity)
+        product = product_by_sku(sku)
+        delta = parse_change(quantity)
         if delta > 0:
-            movement = service.add_stock(product.id, delta, user_id=None, reason=reason or Reason.RECEIVED, note=note)
+            movement = add_stock(product.id, delta, user_id=None, reason=reason or Reason.RECEIVED, note=note)
         else:
-            movement = service.remove_stock(product.id, -delta, user_id=None, reason=reason or Reason.USED, note=note)
+            movement = remove_stock(product.id, -delta, user_id=None, reason=reason or Reason.USED, note=note)
     except StockError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{sku}: {movement.delta:+d} ({movement.reason}), {movement.balance_after} on hand.")
@@ -77,7 +79,7 @@ def add(sku: str, quantity: str, reason: str | None, note: str | None) -> None:
 @stock_cli.command("verify")
 def verify() -> None:
     """Check that every product's on-hand equals the sum of its ledger; exit 1 naming those that do not."""
-    mismatches = service.verify_ledger()
+    mismatches = verify_ledger()
     products = db.session.scalar(select(func.count(Product.id)))
     if not mismatches:
         click.echo(f"OK: on-hand matches the ledger for all {products} products.")
@@ -88,6 +90,15 @@ def verify() -> None:
     sys.exit(1)
 
 
+# The shell's ledger export has no product-name column (the ledger page's CSV has one): scripts read it as it is.
+LEDGER_EXPORT_COLUMNS = ["time", "sku", "change", "reason", "balance_after", "note", "user", "order"]
+
+
+def _ledger_row(m: StockMovement) -> tuple[object, ...]:
+    user = m.user.email if m.user else "system"
+    return (m.at, m.product.sku, m.delta, m.reason, m.balance_after, m.note, user, m.order_id)
+
+
 @stock_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--ledger", is_flag=True, help="Export the ledger instead of the products.")
@@ -95,25 +106,11 @@ def export(file: Path, ledger: bool) -> None:
     """Write the products (with on-hand) or the ledger to a CSV file; '-' for stdout."""
     if ledger:
         query = queries.ledger_query(queries.LedgerFilter())
-        header = ["time", "sku", "change", "reason", "balance_after", "note", "user", "order"]
-
-        def row(m):
-            return (
-                m.at,
-                m.product.sku,
-                m.delta,
-                m.reason,
-                m.balance_after,
-                m.note,
-                m.user.email if m.user else "system",
-                m.order_id,
-            )
+        header, row = LEDGER_EXPORT_COLUMNS, _ledger_row
     else:
         query = queries.product_query(queries.ProductFilter(status="all"))
-        header = PRODUCT_COLUMNS
-
-        def row(p):
-            return (p.sku, p.name, p.unit, p.low_stock_threshold, p.reorder_quantity, p.active, p.on_hand)
+        header = queries.PRODUCT_COLUMNS
+        row = queries.product_row
 
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = db.session.scalars(query.execution_options(yield_per=1000))

@@ -75,3 +75,12 @@ class OrderStateError(StockError):
 
 class InvalidOrder(StockError):
     pass
+
+
+# Alerts are not stock changes: their errors are not StockErrors, which the stock pages show on a form.
+class AlertNotFound(DomainError):
+    status_code = 404
+
+
+class AlertStateError(DomainError):
+    status_code = 409

@@ -1,4 +1,4 @@
-"""Forms of the stock and order pages. Quantities arrive as text and are parsed by the service.
+"""Forms of the stock and order pages. Quantities arrive as text and are read by app/stock/quantities.py.
 
 Every text field has a length bound (the database column's, or a few characters for a quantity), so
 an oversized value is refused by validation before any parsing or query sees it.
@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.stock.models import DECREASE_REASONS, INCREASE_REASONS, REASON_LABELS, OrderStatus, Reason
-from app.stock.service import MAX_QUANTITY_CHARS
+from app.stock.quantities import MAX_QUANTITY_CHARS
 
 QUANTITY_CHARS = MAX_QUANTITY_CHARS
 QUANTITY_TOO_LONG = f"A quantity is a whole number like +24: at most {MAX_QUANTITY_CHARS} characters."
@@ -37,31 +37,32 @@ class ProductForm(FlaskForm):
     active = BooleanField("Active (can be stocked and ordered)", default=True)
 
 
+def _typed_quantity(label: str, missing: str) -> StringField:
+    """A required quantity typed as text (quantities.py reads it), bounded so a huge value never reaches it."""
+    return StringField(
+        label, validators=[DataRequired(message=missing), Length(max=QUANTITY_CHARS, message=QUANTITY_TOO_LONG)]
+    )
+
+
+def _note_and_key() -> tuple[StringField, HiddenField]:
+    """What every stock change's form carries besides its figure: a note for the ledger, and the key that
+    makes submitting it twice one change."""
+    note = StringField("Note", validators=[Optional(), Length(max=500)])
+    key = HiddenField(validators=[Length(max=64, message=KEY_TOO_LONG)])
+    return note, key
+
+
 class AdjustForm(FlaskForm):
     """ "+24" with an optional reason; one form per product row, so each gets a prefix."""
 
-    change = StringField(
-        "Add or remove",
-        validators=[
-            DataRequired(message="Type a change like +24 or -3."),
-            Length(max=QUANTITY_CHARS, message=QUANTITY_TOO_LONG),
-        ],
-    )
+    change = _typed_quantity("Add or remove", "Type a change like +24 or -3.")
     reason = SelectField("Reason", choices=CHANGE_REASONS, default="")
-    note = StringField("Note", validators=[Optional(), Length(max=500)])
-    idempotency_key = HiddenField(validators=[Length(max=64, message=KEY_TOO_LONG)])
+    note, idempotency_key = _note_and_key()
 
 
 class CountForm(FlaskForm):
-    counted = StringField(
-        "Counted on the shelf",
-        validators=[
-            DataRequired(message="Type the number you counted."),
-            Length(max=QUANTITY_CHARS, message=QUANTITY_TOO_LONG),
-        ],
-    )
-    note = StringField("Note", validators=[Optional(), Length(max=500)])
-    idempotency_key = HiddenField(validators=[Length(max=64, message=KEY_TOO_LONG)])
+    counted = _typed_quantity("Counted on the shelf", "Type the number you counted.")
+    note, idempotency_key = _note_and_key()
 
 
 class ImportForm(FlaskForm):
@@ -83,74 +84,44 @@ class OrderForm(FlaskForm):
     lines = FieldList(FormField(LineForm), min_entries=3, max_entries=200)
 
 
-class ProductFilterForm(FlaskForm):
+class FilterForm(FlaskForm):
+    """A list page's filters: read from the query string, so they carry no CSRF token."""
+
     class Meta:
         csrf = False
 
+
+def _date_range(since: str = "From", until: str = "Until") -> tuple[DateField, DateField]:
+    """The two optional dates bounding a list (both inclusive), labelled for the page."""
+    return DateField(since, validators=[Optional()]), DateField(until, validators=[Optional()])
+
+
+def _pick(label: str, *choices: tuple[str, str]) -> SelectField:
+    """A filter's drop-down of (value, label) choices; the first is what the page shows when none is asked for."""
+    return SelectField(label, choices=[SelectChoice(value, text) for value, text in choices], default=choices[0][0])
+
+
+class ProductFilterForm(FilterForm):
     q = StringField("Search SKU or name", validators=[Optional(), Length(max=100)])
     low = BooleanField("Low stock only")
-    status = SelectField(
-        "Show",
-        choices=[
-            SelectChoice("active", "Active products"),
-            SelectChoice("inactive", "Inactive"),
-            SelectChoice("all", "All"),
-        ],
-        default="active",
-    )
-    sort = SelectField(
-        "Sort by",
-        choices=[SelectChoice("sku", "SKU"), SelectChoice("name", "Name"), SelectChoice("on_hand", "On hand")],
-        default="sku",
-    )
+    status = _pick("Show", ("active", "Active products"), ("inactive", "Inactive"), ("all", "All"))
+    sort = _pick("Sort by", ("sku", "SKU"), ("name", "Name"), ("on_hand", "On hand"))
 
 
-class LedgerFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class LedgerFilterForm(FilterForm):
     sku = StringField("SKU", validators=[Optional(), Length(max=64)])
-    reason = SelectField(
-        "Reason",
-        choices=[SelectChoice("", "Any reason")] + [SelectChoice(r.value, REASON_LABELS[r]) for r in Reason],
-        default="",
-    )
-    since = DateField("From", validators=[Optional()])
-    until = DateField("Until", validators=[Optional()])
+    reason = _pick("Reason", ("", "Any reason"), *[(r.value, REASON_LABELS[r]) for r in Reason])
+    since, until = _date_range()
 
 
-class OrderFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class OrderFilterForm(FilterForm):
     q = StringField("Reference or customer", validators=[Optional(), Length(max=100)])
-    status = SelectField(
-        "Status",
-        choices=[SelectChoice("", "Any status")] + [SelectChoice(s.value, s.value.title()) for s in OrderStatus],
-        default="",
-    )
-    since = DateField("From", validators=[Optional()])
-    until = DateField("Until", validators=[Optional()])
+    status = _pick("Status", ("", "Any status"), *[(s.value, s.value.title()) for s in OrderStatus])
+    since, until = _date_range()
 
 
-class AlertFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    status = SelectField(
-        "Show",
-        choices=[
-            SelectChoice("all", "Open, then closed"),
-            SelectChoice("open", "Open"),
-            SelectChoice("closed", "Closed"),
-        ],
-        default="all",
-    )
+class AlertFilterForm(FilterForm):
+    status = _pick("Show", ("all", "Open, then closed"), ("open", "Open"), ("closed", "Closed"))
     q = StringField("SKU or name", validators=[Optional(), Length(max=100)])
-    acknowledged = SelectField(
-        "Acknowledged",
-        choices=[SelectChoice("", "Either"), SelectChoice("no", "Not yet"), SelectChoice("yes", "Yes")],
-        default="",
-    )
-    since = DateField("Opened from", validators=[Optional()])
-    until = DateField("Opened until", validators=[Optional()])
+    acknowledged = _pick("Acknowledged", ("", "Either"), ("no", "Not yet"), ("yes", "Yes"))
+    since, until = _date_range("Opened from", "Opened until")

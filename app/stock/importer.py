@@ -20,8 +20,9 @@ from app.extensions import db
 from app.ops import audit
 from app.stock import alerts
 from app.stock.errors import InvalidProduct
+from app.stock.ledger import commit_change, roll_back_change
 from app.stock.models import Product
-from app.stock.service import ProductData
+from app.stock.products import ProductData
 
 REQUIRED = ("sku", "name")
 OPTIONAL = ("unit", "low_stock_threshold", "reorder_quantity", "active")
@@ -159,10 +160,8 @@ def apply_import(plan: ImportPlan, *, user_id: int | None, source: str) -> Impor
                     "updated": [r.sku for r in plan.rows if r.action == "update"][:200],
                 },
             )
-        db.session.commit()
+        commit_change()
     except Exception:
-        db.session.rollback()
-        alerts.forget_pending()
+        roll_back_change()
         raise
-    alerts.notify_after_commit()
     return result

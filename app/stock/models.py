@@ -1,7 +1,7 @@
 """Products, the stock ledger (one row per change), orders and their lines.
 
 `Product.on_hand` is a cached total of its ledger rows. It is changed only by
-`app.stock.service._apply_movement`, in the same transaction as the ledger
+`app.stock.ledger.apply_movement`, in the same transaction as the ledger
 row, so `on_hand == sum(delta)` always holds (`flask stock verify` checks).
 """
 

@@ -12,63 +12,39 @@ from app.auth.models import Role
 from app.csvio import csv_response
 from app.extensions import db
 from app.forms import ConfirmForm
-from app.stock import queries, service
+from app.stock import queries
 from app.stock.errors import StockError
 from app.stock.forms import OrderFilterForm, OrderForm
 from app.stock.models import Product
-from app.web import invalid_filters, render_page
+from app.stock.orders import cancel_order, create_order, fulfil_order, get_order, place_order
+from app.stock.products import product_by_sku
+from app.stock.quantities import check_quantity, parse_count
+from app.web import Filtered, read_filters, render_page, require_confirmation
 
 bp = Blueprint("orders", __name__)  # routes spell out /orders so the list can have /orders.csv
 
-ORDER_COLUMNS = ["reference", "customer", "status", "created_at", "placed_at", "sku", "product", "quantity"]
 
-
-def _order_filters() -> tuple[OrderFilterForm, queries.OrderFilter, str | None]:
-    form = OrderFilterForm(formdata=request.args)
-    if not form.validate():
-        return (
-            form,
-            queries.OrderFilter(),
-            invalid_filters(form),
-        )
-    return (
-        form,
-        queries.OrderFilter(form.q.data or "", form.status.data or None, form.since.data, form.until.data),
-        None,
+def _order_filters() -> Filtered[OrderFilterForm, queries.OrderFilter]:
+    return read_filters(
+        OrderFilterForm(formdata=request.args),
+        lambda f: queries.OrderFilter(f.q.data or "", f.status.data or None, f.since.data, f.until.data),
+        queries.OrderFilter(),
     )
 
 
 @bp.get("/orders")
 def index():
     """Orders, newest first, by status, customer or reference and date."""
-    form, filters, problem = _order_filters()
-    page = (
-        None if problem else db.paginate(queries.order_query(filters), per_page=50, max_per_page=200, error_out=False)
-    )
-    return render_page("orders/list.html", "results", filters=form, page=page, problem=problem), 400 if problem else 200
+    read = _order_filters()
+    page = None if read.problem else queries.list_page(queries.order_query(read.filters))
+    return render_page("orders/list.html", "results", filters=read.form, page=page, problem=read.problem), read.status
 
 
 @bp.get("/orders.csv")
 def export():
     """The listed orders with their lines, one CSV row per line."""
-    _form, filters, problem = _order_filters()
-    if problem:
-        abort(400, description=problem)
-
-    def rows():
-        for order, line in db.session.execute(queries.order_lines_query(filters).execution_options(yield_per=1000)):
-            yield (
-                order.reference,
-                order.customer,
-                order.status,
-                order.created_at,
-                order.placed_at,
-                line.product.sku,
-                line.product.name,
-                line.quantity,
-            )
-
-    return csv_response("orders.csv", ORDER_COLUMNS, rows())
+    statement = queries.order_lines_query(_order_filters().or_400())
+    return csv_response("orders.csv", queries.ORDER_COLUMNS, queries.csv_rows(statement, queries.order_line_row))
 
 
 def _skus() -> list[tuple[str, str]]:
@@ -89,9 +65,9 @@ def _lines_from(form: OrderForm) -> tuple[list[tuple[int, int]], list[str]]:
             problems.append(f"Line {number}: which SKU?")
             continue
         try:
-            product = service.product_by_sku(sku)
-            amount = service.parse_count(quantity)
-            service.check_quantity(amount, what=f"quantity on line {number}")
+            product = product_by_sku(sku)
+            amount = parse_count(quantity)
+            check_quantity(amount, what=f"quantity on line {number}")
         except StockError as error:
             problems.append(f"Line {number}: {error}")
             continue
@@ -109,7 +85,7 @@ def new():
         lines, problems = _lines_from(form)
         if not problems:
             try:
-                order = service.create_order(
+                order = create_order(
                     customer=form.customer.data,
                     lines=lines,
                     user_id=current_user.id,
@@ -145,17 +121,16 @@ def new_line():
 @bp.get("/orders/<int:order_id>")
 def show(order_id: int):
     """An order with its lines, what is in stock for each, and what can be done next."""
-    order = service.get_order(order_id)
+    order = get_order(order_id)
     return render_template("orders/order.html", order=order, confirm=ConfirmForm())
 
 
 def _act(order_id: int, action, done: str):
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    require_confirmation()
     try:
         order = action(order_id, user_id=current_user.id)
     except StockError as error:
-        order = service.get_order(order_id)
+        order = get_order(order_id)
         return render_template(
             "orders/order.html", order=order, confirm=ConfirmForm(), error=str(error)
         ), error.status_code
@@ -167,18 +142,18 @@ def _act(order_id: int, action, done: str):
 @role_required(Role.STAFF)
 def place(order_id: int):
     """Take the stock of every line, or none."""
-    return _act(order_id, service.place_order, "Order {reference} placed: its stock is taken.")
+    return _act(order_id, place_order, "Order {reference} placed: its stock is taken.")
 
 
 @bp.post("/orders/<int:order_id>/cancel")
 @role_required(Role.STAFF)
 def cancel(order_id: int):
     """Cancel; a placed order's stock comes back."""
-    return _act(order_id, service.cancel_order, "Order {reference} cancelled.")
+    return _act(order_id, cancel_order, "Order {reference} cancelled.")
 
 
 @bp.post("/orders/<int:order_id>/fulfil")
 @role_required(Role.STAFF)
 def fulfil(order_id: int):
     """Mark a placed order as shipped."""
-    return _act(order_id, service.fulfil_order, "Order {reference} marked fulfilled.")
+    return _act(order_id, fulfil_order, "Order {reference} marked fulfilled.")

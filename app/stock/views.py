@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,7 +17,8 @@ from app.auth.models import Role
 from app.charts import step_chart
 from app.csvio import csv_response
 from app.extensions import db
-from app.stock import importer, queries, service
+from app.forms import ConfirmForm
+from app.stock import importer, queries
 from app.stock.errors import InvalidProduct, ProductNotFound, StockError
 from app.stock.forms import (
     CHANGE_REASONS,
@@ -27,13 +29,13 @@ from app.stock.forms import (
     ProductFilterForm,
     ProductForm,
 )
+from app.stock.ledger import add_stock, count_stock, new_idempotency_key, remove_stock
 from app.stock.models import REASON_LABELS, Product, Reason
-from app.web import invalid_filters, is_htmx, render_page
+from app.stock.products import ProductData, create_product, get_product, product_by_sku, update_product
+from app.stock.quantities import parse_change, parse_count
+from app.web import Filtered, is_htmx, read_filters, render_page
 
 bp = Blueprint("stock", __name__)  # routes spell out /stock so the list can have /stock.csv
-
-PRODUCT_COLUMNS = ["sku", "name", "unit", "low_stock_threshold", "reorder_quantity", "active", "on_hand"]
-LEDGER_COLUMNS = ["time", "sku", "product", "change", "reason", "balance_after", "note", "user", "order"]
 
 
 @bp.app_context_processor
@@ -42,7 +44,7 @@ def _stock_helpers():
         "reason_label": lambda value: REASON_LABELS.get(Reason(value), value) if value else "",
         # What the product list draws its "+24" forms from (see stock/products.html's product_row).
         "change_reasons": CHANGE_REASONS,
-        "new_idempotency_key": service.new_idempotency_key,
+        "new_idempotency_key": new_idempotency_key,
     }
 
 
@@ -50,58 +52,63 @@ def adjust_form(product: Product, data=None) -> AdjustForm:
     """The "+24" form of one product, with a fresh idempotency key."""
     form = AdjustForm(prefix=f"p{product.id}", formdata=data)
     if data is None:
-        form.idempotency_key.data = service.new_idempotency_key()
+        form.idempotency_key.data = new_idempotency_key()
     return form
 
 
 def count_form(data=None) -> CountForm:
     form = CountForm(prefix="count", formdata=data)
     if data is None:
-        form.idempotency_key.data = service.new_idempotency_key()
+        form.idempotency_key.data = new_idempotency_key()
     return form
 
 
 # ---------------------------------------------------------------- products
 
 
-def _product_filters() -> tuple[ProductFilterForm, queries.ProductFilter, bool]:
+def _product_filters() -> Filtered[ProductFilterForm, queries.ProductFilter]:
     form = ProductFilterForm(formdata=request.args)
     if not request.args.get("status"):
         form.status.data = "active"
     if not request.args.get("sort"):
         form.sort.data = "sku"
-    valid = form.validate()
-    if not valid:
-        return form, queries.ProductFilter(), False
-    filters = queries.ProductFilter(
-        q=form.q.data or "", low_only=form.low.data, status=form.status.data, sort=form.sort.data
+    return read_filters(
+        form,
+        lambda f: queries.ProductFilter(q=f.q.data or "", low_only=f.low.data, status=f.status.data, sort=f.sort.data),
+        queries.ProductFilter(),
     )
-    return form, filters, True
 
 
 @bp.get("/stock")
 def products():
     """Every product with its stock, searchable, with a "+24" form on each row."""
-    form, filters, valid = _product_filters()
-    page = db.paginate(queries.product_query(filters), per_page=50, max_per_page=200, error_out=False)
-    return (
-        render_page("stock/products.html", "results", filters=form, page=page, valid=valid),
-        200 if valid else 400,
-    )
+    read = _product_filters()
+    page = queries.list_page(queries.product_query(read.filters))
+    html = render_page("stock/products.html", "results", filters=read.form, page=page, problem=read.problem)
+    return html, read.status
 
 
 @bp.get("/stock.csv")
 def products_csv():
     """The product list with on-hand, same filters as the page; it imports back cleanly."""
-    form, filters, valid = _product_filters()
-    if not valid:
-        abort(400, description=invalid_filters(form))
+    statement = queries.product_query(_product_filters().or_400())
+    return csv_response("products.csv", queries.PRODUCT_COLUMNS, queries.csv_rows(statement, queries.product_row))
 
-    def rows():
-        for p in db.session.scalars(queries.product_query(filters).execution_options(yield_per=1000)):
-            yield (p.sku, p.name, p.unit, p.low_stock_threshold, p.reorder_quantity, p.active, p.on_hand)
 
-    return csv_response("products.csv", PRODUCT_COLUMNS, rows())
+def _save_product(form: ProductForm, save: Callable[[ProductData], Product]) -> Product | None:
+    """Check the submitted product form's fields and `save` them; None with each problem shown on its field."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return save(ProductData.clean(**{name: form[name].data for name in ProductData.fields()}))
+    except InvalidProduct as error:
+        db.session.rollback()
+        for name, message in error.errors.items():
+            form[name].errors = [*form[name].errors, message]
+    except StockError as error:
+        db.session.rollback()
+        form.sku.errors = [*form.sku.errors, str(error)]
+    return None
 
 
 @bp.route("/stock/products/new", methods=["GET", "POST"])
@@ -109,20 +116,10 @@ def products_csv():
 def new_product():
     """Add a product (with no stock yet)."""
     form = ProductForm()
-    if form.validate_on_submit():
-        try:
-            data = service.ProductData.clean(
-                **{name: form[name].data for name in service.ProductData.__dataclass_fields__}
-            )
-            product = service.create_product(data, user_id=current_user.id)
-        except InvalidProduct as error:
-            for name, message in error.errors.items():
-                form[name].errors = [*form[name].errors, message]
-        except StockError as error:
-            form.sku.errors = [*form.sku.errors, str(error)]
-        else:
-            flash(f"Product {product.sku} added.", "success")
-            return redirect(url_for("stock.product", product_id=product.id), code=303)
+    product = _save_product(form, lambda data: create_product(data, user_id=current_user.id))
+    if product is not None:
+        flash(f"Product {product.sku} added.", "success")
+        return redirect(url_for("stock.product", product_id=product.id), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/product_form.html", form=form, product=None), status
 
@@ -131,24 +128,11 @@ def new_product():
 @role_required(Role.STAFF)
 def edit_product(product_id: int):
     """Change a product's details; its stock changes only through movements."""
-    product = service.get_product(product_id)
+    product = get_product(product_id)
     form = ProductForm(obj=product)
-    if form.validate_on_submit():
-        try:
-            data = service.ProductData.clean(
-                **{name: form[name].data for name in service.ProductData.__dataclass_fields__}
-            )
-            service.update_product(product_id, data, user_id=current_user.id)
-        except InvalidProduct as error:
-            db.session.rollback()
-            for name, message in error.errors.items():
-                form[name].errors = [*form[name].errors, message]
-        except StockError as error:
-            db.session.rollback()
-            form.sku.errors = [*form.sku.errors, str(error)]
-        else:
-            flash("Product saved.", "success")
-            return redirect(url_for("stock.product", product_id=product_id), code=303)
+    if _save_product(form, lambda data: update_product(product_id, data, user_id=current_user.id)) is not None:
+        flash("Product saved.", "success")
+        return redirect(url_for("stock.product", product_id=product_id), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/product_form.html", form=form, product=product), status
 
@@ -156,7 +140,7 @@ def edit_product(product_id: int):
 @bp.get("/stock/products/<int:product_id>")
 def product(product_id: int):
     """One product: stock, its changes over time (chart and ledger), forms to change it."""
-    product = service.get_product(product_id)
+    product = get_product(product_id)
     history = db.paginate(
         queries.ledger_query(queries.LedgerFilter(product_id=product_id)),
         per_page=25,
@@ -199,35 +183,40 @@ def _answer_change(product: Product, where: str, form, count, message: str | Non
     return redirect(target, code=303)
 
 
+def _attempt(form: AdjustForm | CountForm, change: Callable[[], str]) -> tuple[str | None, str | None, int]:
+    """Check the submitted form and make the `change`: its message, or what stopped it, and the status."""
+    if not form.validate_on_submit():
+        return None, " ".join(e for errors in form.errors.values() for e in errors), 400
+    try:
+        return change(), None, 200
+    except StockError as failure:
+        return None, str(failure), failure.status_code
+
+
 @bp.post("/stock/products/<int:product_id>/adjust")
 @role_required(Role.STAFF)
 def adjust(product_id: int):
     """Add or remove stock by a signed change (`+24`, `-3`) and a reason; the total is never typed."""
-    product = service.get_product(product_id)
+    product = get_product(product_id)
     where = "page" if request.form.get("where") == "page" else "row"
     form = adjust_form(product, request.form)
-    message = error = None
-    status = 200
-    if not form.validate_on_submit():
-        error, status = " ".join(e for errors in form.errors.values() for e in errors), 400
-    else:
-        try:
-            delta = service.parse_change(form.change.data)
-            common = {
-                "user_id": current_user.id,
-                "note": form.note.data,
-                "idempotency_key": form.idempotency_key.data or None,
-            }
-            if delta > 0:
-                movement = service.add_stock(product_id, delta, reason=form.reason.data or Reason.RECEIVED, **common)
-            else:
-                movement = service.remove_stock(product_id, -delta, reason=form.reason.data or Reason.USED, **common)
-        except StockError as failure:
-            error, status = str(failure), failure.status_code
+
+    def change() -> str:
+        delta = parse_change(form.change.data)
+        common = {
+            "user_id": current_user.id,
+            "note": form.note.data,
+            "idempotency_key": form.idempotency_key.data or None,
+        }
+        if delta > 0:
+            movement = add_stock(product_id, delta, reason=form.reason.data or Reason.RECEIVED, **common)
         else:
-            label = REASON_LABELS[Reason(movement.reason)].lower()
-            message = f"{movement.delta:+d} {label}: {movement.balance_after} on hand."
-    product = service.get_product(product_id)
+            movement = remove_stock(product_id, -delta, reason=form.reason.data or Reason.USED, **common)
+        label = REASON_LABELS[Reason(movement.reason)].lower()
+        return f"{movement.delta:+d} {label}: {movement.balance_after} on hand."
+
+    message, error, status = _attempt(form, change)
+    product = get_product(product_id)
     if status == 200:
         form = adjust_form(product)  # a fresh key: the next change is a new one
     return _answer_change(product, where, form, count_form(), message, error, status)
@@ -237,28 +226,22 @@ def adjust(product_id: int):
 @role_required(Role.STAFF)
 def count(product_id: int):
     """Record a stock count; the difference to on-hand becomes one movement."""
-    product = service.get_product(product_id)
+    get_product(product_id)
     form = count_form(request.form)
-    message = error = None
-    status = 200
-    if not form.validate_on_submit():
-        error, status = " ".join(e for errors in form.errors.values() for e in errors), 400
-    else:
-        try:
-            counted = service.parse_count(form.counted.data)
-            movement = service.count_stock(
-                product_id,
-                counted,
-                user_id=current_user.id,
-                note=form.note.data,
-                idempotency_key=form.idempotency_key.data or None,
-            )
-        except StockError as failure:
-            error, status = str(failure), failure.status_code
-        else:
-            difference = "matched" if movement.delta == 0 else f"difference {movement.delta:+d}"
-            message = f"Count recorded ({difference}): {movement.balance_after} on hand."
-    product = service.get_product(product_id)
+
+    def change() -> str:
+        movement = count_stock(
+            product_id,
+            parse_count(form.counted.data),
+            user_id=current_user.id,
+            note=form.note.data,
+            idempotency_key=form.idempotency_key.data or None,
+        )
+        difference = "matched" if movement.delta == 0 else f"difference {movement.delta:+d}"
+        return f"Count recorded ({difference}): {movement.balance_after} on hand."
+
+    message, error, status = _attempt(form, change)
+    product = get_product(product_id)
     if status == 200:
         form = count_form()
     return _answer_change(product, "page", adjust_form(product), form, message, error, status)
@@ -312,9 +295,7 @@ def import_products():
 @role_required(Role.STAFF)
 def confirm_import(token: str):
     """Import the previewed file: every row, or none if anything changed since the preview."""
-    from app.forms import ConfirmForm
-
-    if not ConfirmForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():  # not require_confirmation(): reloading would not bring the file back
         abort(400, description="The form expired; upload the file again.")
     path = _upload_path(token)
     if not path.exists():
@@ -333,47 +314,33 @@ def confirm_import(token: str):
 # ---------------------------------------------------------------- the ledger
 
 
-def _ledger_filters() -> tuple[LedgerFilterForm, queries.LedgerFilter, str | None]:
+def _ledger_filter(form: LedgerFilterForm) -> queries.LedgerFilter:
+    product_id = product_by_sku(form.sku.data).id if form.sku.data else None
+    return queries.LedgerFilter(product_id, form.since.data, form.until.data, form.reason.data or None)
+
+
+def _ledger_filters() -> Filtered[LedgerFilterForm, queries.LedgerFilter]:
     form = LedgerFilterForm(formdata=request.args)
-    if not form.validate():
-        return (
-            form,
-            queries.LedgerFilter(),
-            invalid_filters(form),
-        )
-    product_id = None
-    if form.sku.data:
-        try:
-            product_id = service.product_by_sku(form.sku.data).id
-        except ProductNotFound as error:
-            return form, queries.LedgerFilter(), str(error)
-    return form, queries.LedgerFilter(product_id, form.since.data, form.until.data, form.reason.data or None), None
+    try:
+        return read_filters(form, _ledger_filter, queries.LedgerFilter())
+    except ProductNotFound as error:  # a SKU nobody has: the page says so, like any filter that is not valid
+        return Filtered(form, queries.LedgerFilter(), str(error))
 
 
 @bp.get("/stock/ledger")
 def ledger():
     """Every stock change, newest first, by product, reason and date."""
-    form, filters, problem = _ledger_filters()
-    page = (
-        None if problem else db.paginate(queries.ledger_query(filters), per_page=50, max_per_page=200, error_out=False)
-    )
+    read = _ledger_filters()
+    page = None if read.problem else queries.list_page(queries.ledger_query(read.filters))
     skus = db.session.scalars(select(Product.sku).order_by(Product.sku).limit(2000)).all()
-    return render_page("stock/ledger.html", "results", filters=form, page=page, problem=problem, skus=skus), (
-        400 if problem else 200
+    return (
+        render_page("stock/ledger.html", "results", filters=read.form, page=page, problem=read.problem, skus=skus),
+        read.status,
     )
 
 
 @bp.get("/stock/ledger.csv")
 def ledger_csv():
     """The ledger as CSV with the page's filters, streamed row by row."""
-    _form, filters, problem = _ledger_filters()
-    if problem:
-        abort(400, description=problem)
-
-    def rows():
-        statement = queries.ledger_query(filters).execution_options(yield_per=1000)
-        for m in db.session.scalars(statement):
-            user = m.user.email if m.user else "system"
-            yield (m.at, m.product.sku, m.product.name, m.delta, m.reason, m.balance_after, m.note, user, m.order_id)
-
-    return csv_response("stock-ledger.csv", LEDGER_COLUMNS, rows())
+    statement = queries.ledger_query(_ledger_filters().or_400())
+    return csv_response("stock-ledger.csv", queries.LEDGER_COLUMNS, queries.csv_rows(statement, queries.ledger_row))

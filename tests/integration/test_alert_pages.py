@@ -9,18 +9,18 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.notify.models import Notification
-from app.stock import alerts, service
+from app.stock import alerts
+from app.stock.ledger import add_stock, remove_stock
 from app.stock.models import StockAlert
+from app.stock.products import ProductData, create_product, update_product
 
 
 def _product(sku: str, *, on_hand: int, threshold: int, reorder: int = 0) -> int:
-    product = service.create_product(service.ProductData.clean(sku=sku, name=f"Name of {sku}"), user_id=None)
+    product = create_product(ProductData.clean(sku=sku, name=f"Name of {sku}"), user_id=None)
     if on_hand:
-        service.add_stock(product.id, on_hand, user_id=None)
-    data = service.ProductData.clean(
-        sku=sku, name=f"Name of {sku}", low_stock_threshold=threshold, reorder_quantity=reorder
-    )
-    service.update_product(product.id, data, user_id=None)
+        add_stock(product.id, on_hand, user_id=None)
+    data = ProductData.clean(sku=sku, name=f"Name of {sku}", low_stock_threshold=threshold, reorder_quantity=reorder)
+    update_product(product.id, data, user_id=None)
     return product.id
 
 
@@ -32,9 +32,9 @@ def _low_and_restored(app) -> dict[str, int]:
             "CLOSED-1": _product("CLOSED-1", on_hand=10, threshold=5),
             "FINE-1": _product("FINE-1", on_hand=10, threshold=5),
         }
-        service.remove_stock(ids["OPEN-1"], 8, user_id=None)
-        service.remove_stock(ids["CLOSED-1"], 8, user_id=None)
-        service.add_stock(ids["CLOSED-1"], 20, user_id=None)
+        remove_stock(ids["OPEN-1"], 8, user_id=None)
+        remove_stock(ids["CLOSED-1"], 8, user_id=None)
+        add_stock(ids["CLOSED-1"], 20, user_id=None)
         return ids
 
 

@@ -17,8 +17,10 @@ from app.extensions import db
 from app.notify import service as notify
 from app.notify.models import Notification, OutgoingEmail
 from app.queue import huey
-from app.stock import alerts, service
+from app.stock import alerts
+from app.stock.ledger import add_stock, remove_stock
 from app.stock.models import Product, StockAlert
+from app.stock.products import ProductData, create_product, update_product
 from tests.support.smtp import SmtpServer, html_part, text_part
 
 
@@ -38,15 +40,15 @@ def mail_app(app, smtp):
 
 def _product(sku: str = "TEA-1", *, on_hand: int = 10, threshold: int = 5, reorder: int = 24) -> int:
     """A product with stock, whose threshold is set once the stock is there (no alert on the way)."""
-    data = service.ProductData.clean(sku=sku, name=f"Product {sku}", reorder_quantity=reorder)
-    product = service.create_product(data, user_id=None)
+    data = ProductData.clean(sku=sku, name=f"Product {sku}", reorder_quantity=reorder)
+    product = create_product(data, user_id=None)
     if on_hand:
-        service.add_stock(product.id, on_hand, user_id=None)
+        add_stock(product.id, on_hand, user_id=None)
     if threshold:
-        data = service.ProductData.clean(
+        data = ProductData.clean(
             sku=sku, name=f"Product {sku}", low_stock_threshold=threshold, reorder_quantity=reorder
         )
-        service.update_product(product.id, data, user_id=None)
+        update_product(product.id, data, user_id=None)
     return product.id
 
 
@@ -65,7 +67,7 @@ def test_one_crossing_is_one_alert_one_email_and_one_notice_each(mail_app, smtp,
         product_id = _product(on_hand=10, threshold=5)
         assert _alerts(product_id) == []
 
-        service.remove_stock(product_id, 6, user_id=staff.id)  # 10 -> 4: crosses
+        remove_stock(product_id, 6, user_id=staff.id)  # 10 -> 4: crosses
 
         [alert] = _alerts(product_id)
         assert alert.is_open
@@ -83,17 +85,17 @@ def test_one_crossing_is_one_alert_one_email_and_one_notice_each(mail_app, smtp,
 
         for _ in range(3):
             alerts.check()
-        service.remove_stock(product_id, 1, user_id=staff.id)  # 4 -> 3: still low, no new crossing
+        remove_stock(product_id, 1, user_id=staff.id)  # 4 -> 3: still low, no new crossing
         alerts.check()
         assert len(smtp.wait_for(2, timeout=0.5)) == 1
         assert len(_alerts(product_id)) == 1
         assert _notices(staff.id) == 1
 
-        service.add_stock(product_id, 20, user_id=staff.id)  # 3 -> 23: restored, the alert closes
+        add_stock(product_id, 20, user_id=staff.id)  # 3 -> 23: restored, the alert closes
         [alert] = _alerts(product_id)
         assert not alert.is_open
         assert alert.on_hand_at_close == 23
-        service.remove_stock(product_id, 20, user_id=staff.id)  # 23 -> 3: a second crossing
+        remove_stock(product_id, 20, user_id=staff.id)  # 23 -> 3: a second crossing
 
         assert len(smtp.wait_for(2)) == 2
         assert [a.is_open for a in _alerts(product_id)] == [False, True]
@@ -104,8 +106,8 @@ def test_at_the_threshold_is_low_and_a_zero_threshold_never_alerts(mail_app, smt
     with mail_app.app_context():
         exact = _product("EXACT", on_hand=10, threshold=5)
         never = _product("NEVER", on_hand=10, threshold=0)
-        service.remove_stock(exact, 5, user_id=None)  # exactly at the threshold
-        service.remove_stock(never, 10, user_id=None)  # empty, but nobody asked to be warned
+        remove_stock(exact, 5, user_id=None)  # exactly at the threshold
+        remove_stock(never, 10, user_id=None)  # empty, but nobody asked to be warned
         alerts.check()
         assert len(_alerts(exact)) == 1
         assert _alerts(never) == []
@@ -117,8 +119,8 @@ def test_a_quick_dip_and_recovery_is_two_crossings_not_none(mail_app, smtp):
     with mail_app.app_context():
         product_id = _product(on_hand=30, threshold=10)
         for _ in range(2):
-            service.remove_stock(product_id, 20, user_id=None)
-            service.add_stock(product_id, 20, user_id=None)
+            remove_stock(product_id, 20, user_id=None)
+            add_stock(product_id, 20, user_id=None)
         alerts.check()  # looks after the fact: stock is fine now, yet both crossings were recorded
         crossings = _alerts(product_id)
         assert len(crossings) == 2
@@ -151,22 +153,22 @@ def test_the_check_opens_what_a_change_outside_the_service_missed_and_closes_wha
 def test_lowering_the_threshold_to_the_stock_opens_an_alert_at_once(mail_app, smtp):
     with mail_app.app_context():
         product_id = _product(on_hand=8, threshold=5)
-        data = service.ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=8)
-        service.update_product(product_id, data, user_id=None)
+        data = ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=8)
+        update_product(product_id, data, user_id=None)
         [alert] = _alerts(product_id)
         assert alert.opened_by == "threshold"
         assert len(smtp.wait_for(1)) == 1
-        data = service.ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=0)
-        service.update_product(product_id, data, user_id=None)
+        data = ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=0)
+        update_product(product_id, data, user_id=None)
         assert not _alerts(product_id)[0].is_open  # nobody wants warnings for it any more
 
 
 def test_a_retired_product_stops_alerting(mail_app, smtp):
     with mail_app.app_context():
         product_id = _product(on_hand=10, threshold=5)
-        service.remove_stock(product_id, 8, user_id=None)
-        data = service.ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=5, active=False)
-        service.update_product(product_id, data, user_id=None)
+        remove_stock(product_id, 8, user_id=None)
+        data = ProductData.clean(sku="TEA-1", name="Product TEA-1", low_stock_threshold=5, active=False)
+        update_product(product_id, data, user_id=None)
         assert not _alerts(product_id)[0].is_open  # nobody will restock a retired product
         assert alerts.check().opened == []  # and the check agrees
         assert len(_alerts(product_id)) == 1
@@ -209,7 +211,7 @@ def test_an_smtp_outage_delays_the_email_and_loses_nothing(mail_app, smtp, clien
     smtp.stop()
     with mail_app.app_context():
         product_id = _product(on_hand=10, threshold=5)
-        service.remove_stock(product_id, 8, user_id=None)  # the stock change itself succeeds
+        remove_stock(product_id, 8, user_id=None)  # the stock change itself succeeds
         assert db.session.get(Product, product_id).on_hand == 2
         [alert] = _alerts(product_id)
         email = alert.email
@@ -242,7 +244,7 @@ def test_without_a_mail_server_alerts_still_work_in_the_app(app, client, auth):
     user = auth.login_as("staff")
     with app.app_context():
         product_id = _product(on_hand=10, threshold=5)
-        service.remove_stock(product_id, 9, user_id=None)
+        remove_stock(product_id, 9, user_id=None)
         assert len(_alerts(product_id)) == 1
         assert db.session.scalar(select(func.count(OutgoingEmail.id))) == 0
         assert _notices(user.id) == 1
@@ -258,7 +260,7 @@ def test_recipients_are_the_configured_list_and_people_who_asked(mail_app, smtp,
     with mail_app.app_context():
         assert notify.alert_recipients() == ["buyer@example.com", user.email]
         product_id = _product(on_hand=10, threshold=5)
-        service.remove_stock(product_id, 9, user_id=None)
+        remove_stock(product_id, 9, user_id=None)
     [message] = smtp.wait_for(1)
     assert message["X-Envelope-To"] == f"buyer@example.com, {user.email}"
     client.post("/account", data={})  # unchecked: off again
@@ -300,7 +302,7 @@ def test_a_stock_change_is_never_blocked_by_a_queue_that_is_down(app, monkeypatc
     monkeypatch.setattr(tasks, "send_alert_notices", queue_down)
     with app.app_context():
         product_id = _product(on_hand=10, threshold=5)
-        movement = service.remove_stock(product_id, 7, user_id=None)
+        movement = remove_stock(product_id, 7, user_id=None)
         assert movement.balance_after == 3
         [alert] = _alerts(product_id)
         assert alert.notified_at is None  # recorded, not yet noticed...

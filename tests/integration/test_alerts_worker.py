@@ -18,8 +18,9 @@ from app.config import config_for_tests
 from app.extensions import db
 from app.notify.models import Notification, OutgoingEmail
 from app.queue import huey
-from app.stock import service
+from app.stock.ledger import add_stock, remove_stock
 from app.stock.models import StockAlert
+from app.stock.products import ProductData, create_product, update_product
 from app.stock.tasks import check_low_stock
 from tests.support import services
 from tests.support.consumer import Consumer, shared_setup
@@ -40,10 +41,10 @@ def _mail(smtp: SmtpServer) -> tuple[dict[str, str], dict[str, object]]:
 
 
 def _low_product(sku: str, *, on_hand: int = 10, threshold: int = 5) -> int:
-    product = service.create_product(service.ProductData.clean(sku=sku, name=sku), user_id=None)
-    service.add_stock(product.id, on_hand, user_id=None)
-    data = service.ProductData.clean(sku=sku, name=sku, low_stock_threshold=threshold)
-    service.update_product(product.id, data, user_id=None)
+    product = create_product(ProductData.clean(sku=sku, name=sku), user_id=None)
+    add_stock(product.id, on_hand, user_id=None)
+    data = ProductData.clean(sku=sku, name=sku, low_stock_threshold=threshold)
+    update_product(product.id, data, user_id=None)
     return product.id
 
 
@@ -75,18 +76,18 @@ def _count(model, *where) -> int:
 def _crossings_reach_the_smtp_server_once(app, smtp: SmtpServer, staff_id: int) -> None:
     with app.app_context():
         product_id = _low_product("TEA-1")
-        service.remove_stock(product_id, 6, user_id=staff_id)  # the worker is told after the commit
+        remove_stock(product_id, 6, user_id=staff_id)  # the worker is told after the commit
         assert len(smtp.wait_for(1, timeout=30)) == 1
         assert _wait(lambda: _count(Notification, Notification.user_id == staff_id) == 1)
 
         _run_checks(3)  # checks in the worker, then more removals while low
-        service.remove_stock(product_id, 2, user_id=staff_id)
+        remove_stock(product_id, 2, user_id=staff_id)
         _run_checks(1)
         assert len(smtp.wait_for(2, timeout=1)) == 1
         assert _count(StockAlert) == 1
 
-        service.add_stock(product_id, 30, user_id=staff_id)  # restored: closes
-        service.remove_stock(product_id, 30, user_id=staff_id)  # low again: a new crossing
+        add_stock(product_id, 30, user_id=staff_id)  # restored: closes
+        remove_stock(product_id, 30, user_id=staff_id)  # low again: a new crossing
         assert len(smtp.wait_for(2, timeout=30)) == 2
         assert _wait(lambda: _count(Notification, Notification.user_id == staff_id) == 2)
         # the worker marks an email sent after the SMTP server has accepted it: wait for that commit

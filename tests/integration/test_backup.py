@@ -27,8 +27,10 @@ from app.extensions import db
 from app.ops import backup
 from app.search import indexer
 from app.search import service as search_service
-from app.stock import service as stock
+from app.stock.ledger import add_stock, remove_stock, verify_ledger
 from app.stock.models import Product
+from app.stock.orders import create_order, place_order
+from app.stock.products import ProductData, create_product
 from tests.conftest import PASSWORD, Client
 from tests.support import services
 from tests.support.documents import text_pdf_bytes
@@ -93,13 +95,13 @@ def _populate(app: Flask, make_user) -> dict[str, object]:
         ids["prices.pdf"] = documents.ingest(pdf, "prices.pdf", user_id=staff.id).document.id
         assert db.session.get(Document, ids["prices.pdf"]).has_thumbnail
         indexer.drain()
-        hinges = stock.create_product(stock.ProductData.clean(sku="HINGE-1", name="Hinge"), user_id=None).id
-        jars = stock.create_product(stock.ProductData.clean(sku="JAR-250", name="Jar 250 ml"), user_id=None).id
-        stock.add_stock(hinges, 40, user_id=staff.id)
-        stock.add_stock(jars, 12, user_id=staff.id)
-        stock.remove_stock(jars, 2, user_id=staff.id)
-        order = stock.create_order(customer="Harbour Street", lines=[(hinges, 5), (jars, 3)], user_id=staff.id)
-        stock.place_order(order.id, user_id=staff.id)
+        hinges = create_product(ProductData.clean(sku="HINGE-1", name="Hinge"), user_id=None).id
+        jars = create_product(ProductData.clean(sku="JAR-250", name="Jar 250 ml"), user_id=None).id
+        add_stock(hinges, 40, user_id=staff.id)
+        add_stock(jars, 12, user_id=staff.id)
+        remove_stock(jars, 2, user_id=staff.id)
+        order = create_order(customer="Harbour Street", lines=[(hinges, 5), (jars, 3)], user_id=staff.id)
+        place_order(order.id, user_id=staff.id)
         assert search_service.search("hinges").total == 1  # indexed before the backup, as it would be
         return {"staff": staff.email, "documents": ids, "on_hand": _on_hand()}
 
@@ -145,7 +147,7 @@ def test_a_backup_restores_into_an_empty_instance(app, make_user, new_instance, 
             with store.open(document.sha256) as handle:
                 assert handle.read() == text.encode()
         assert _on_hand() == before["on_hand"] == {"HINGE-1": 35, "JAR-250": 7}
-        assert stock.verify_ledger() == []
+        assert verify_ledger() == []
         assert [hit.document_id for hit in search_service.search("marmalade").hits] == [
             before["documents"]["invoice.txt"]
         ]

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from app.csvio import cell, iter_csv, undo_defuse
 from app.extensions import db
-from app.stock import service
 from app.stock.models import Product
+from app.stock.products import ProductData, create_product
 
 HOSTILE_NAMES = ["x;=1+1", "=cmd|' /C calc'!A0", "Tea, +SUM(A1:A2)", "Cups\t@SUM(1)", "Plates; -2+3", "a,=1;=2"]
 FORMULA_START = re.compile(r"^\s*[=+\-@\t\r]")
@@ -59,7 +59,7 @@ def _preview(client, data: bytes):
 def test_every_cell_is_quoted_no_cell_is_a_formula_and_the_file_imports_back(app, client, auth):
     with app.app_context():
         for n, name in enumerate(HOSTILE_NAMES):
-            service.create_product(service.ProductData.clean(sku=f"EVIL-{n}", name=name), user_id=None)
+            create_product(ProductData.clean(sku=f"EVIL-{n}", name=name), user_id=None)
         stored = {p.name for p in db.session.scalars(select(Product))}  # as saved: runs of spaces become one
     auth.login_as("staff")
 

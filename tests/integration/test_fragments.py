@@ -3,7 +3,8 @@
 import pytest
 
 from app.extensions import db
-from app.stock import service as stock
+from app.stock.ledger import add_stock
+from app.stock.products import ProductData, create_product
 
 LISTS = [
     ("/stock?q=tea", '<section id="product-results"'),
@@ -34,9 +35,9 @@ def test_an_htmx_request_gets_the_results_block(app, client, auth, url, start):
 def test_a_products_history_pages_through_htmx(app, client, auth):
     auth.login_as("admin")
     with app.app_context():
-        product = stock.create_product(stock.ProductData(sku="TEA-1", name="Tea"), user_id=None)
+        product = create_product(ProductData(sku="TEA-1", name="Tea"), user_id=None)
         for _ in range(60):
-            stock.add_stock(product.id, 1, user_id=None)
+            add_stock(product.id, 1, user_id=None)
         product_id = product.id
         db.session.remove()
     response = client.get(f"/stock/products/{product_id}?page=2", htmx=True)

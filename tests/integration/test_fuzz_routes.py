@@ -26,7 +26,9 @@ from app.classify.categories import ensure_default_categories
 from app.documents import service as documents
 from app.extensions import db
 from app.queue import huey
-from app.stock import service as stock
+from app.stock.ledger import add_stock
+from app.stock.orders import create_order
+from app.stock.products import ProductData, create_product
 from tests.integration.test_access_map import _routes
 
 HOSTILE = [
@@ -106,11 +108,9 @@ class _Forms(HTMLParser):
 def _seed() -> dict[str, int]:
     """One of each thing the pages point at."""
     ensure_default_categories()
-    product = stock.create_product(
-        stock.ProductData.clean(sku="FUZZ-1", name="Fuzz tea", low_stock_threshold="3"), user_id=None
-    )
-    stock.add_stock(product.id, 10, user_id=None)
-    order = stock.create_order(customer="Fuzz Café", lines=[(product.id, 2)], user_id=None)
+    product = create_product(ProductData.clean(sku="FUZZ-1", name="Fuzz tea", low_stock_threshold="3"), user_id=None)
+    add_stock(product.id, 10, user_id=None)
+    order = create_order(customer="Fuzz Café", lines=[(product.id, 2)], user_id=None)
     document = documents.ingest(io.BytesIO(b"Invoice 7 for fuzz tea"), "fuzz.txt", user_id=None).document
     return {"product": product.id, "order": order.id, "document": document.id}
 

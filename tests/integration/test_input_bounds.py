@@ -18,9 +18,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.search import service as search_service
 from app.search.service import TOO_BROAD, search
-from app.stock import service
 from app.stock.errors import InvalidQuantity
+from app.stock.ledger import add_stock
 from app.stock.models import Product, StockMovement
+from app.stock.products import ProductData, create_product
+from app.stock.quantities import parse_change, parse_count
 from tests.integration.test_search_service import indexed
 
 # A person notices a page that takes a second; the worker must not be held at all. Generous for CI.
@@ -31,9 +33,9 @@ FAST = 1.0
 def product(app):
     """A product with 10 in stock."""
     with app.app_context():
-        data = service.ProductData.clean(sku="TEA-1", name="Green tea 1 kg", unit="kg")
-        p = service.create_product(data, user_id=None)
-        service.add_stock(p.id, 10, user_id=None)
+        data = ProductData.clean(sku="TEA-1", name="Green tea 1 kg", unit="kg")
+        p = create_product(data, user_id=None)
+        add_stock(p.id, 10, user_id=None)
         return p.id
 
 
@@ -86,13 +88,13 @@ def test_quantities_read_without_backtracking(app):
         for text in (" " * 50_000 + "x", "+" + " " * 50_000 + "x", " " * 200_000):
             started = time.monotonic()
             with pytest.raises(InvalidQuantity):
-                service.parse_change(text)
+                parse_change(text)
             with pytest.raises(InvalidQuantity):
-                service.parse_count(text)
+                parse_count(text)
             assert time.monotonic() - started < 0.1
-        assert service.parse_change(" + 24 ") == 24
-        assert service.parse_change("-3") == -3
-        assert service.parse_count(" 42\t") == 42
+        assert parse_change(" + 24 ") == 24
+        assert parse_change("-3") == -3
+        assert parse_count(" 42\t") == 42
 
 
 def test_an_oversized_form_key_is_refused_and_writes_nothing(app, client, auth, product):

@@ -14,7 +14,8 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.stock import service as stock
+from app.stock.ledger import add_stock, remove_stock
+from app.stock.products import ProductData, create_product
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 INSIDE = {"REMOTE_ADDR": "10.0.3.7"}
@@ -96,10 +97,10 @@ def test_database_gauges_show_real_numbers(app, client, auth, monkeypatch):
         assert response.status_code == 201
     with app.app_context():
         for sku in ("TEA-1", "TEA-2"):
-            data = stock.ProductData.clean(sku=sku, name=sku, low_stock_threshold=5, reorder_quantity=10)
-            product = stock.create_product(data, user_id=None)
-            stock.add_stock(product.id, 10, user_id=None)
-            stock.remove_stock(product.id, 8, user_id=None)  # 2 left, at or below 5: an alert opens
+            data = ProductData.clean(sku=sku, name=sku, low_stock_threshold=5, reorder_quantity=10)
+            product = create_product(data, user_id=None)
+            add_stock(product.id, 10, user_id=None)
+            remove_stock(product.id, 8, user_id=None)  # 2 left, at or below 5: an alert opens
 
     found = scrape(client)
     assert value(found, "quartermaster_documents", state="processed") == 2

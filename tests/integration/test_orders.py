@@ -8,17 +8,19 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.stock import service
+from app.stock.ledger import add_stock
 from app.stock.models import Order, Product
+from app.stock.orders import create_order
+from app.stock.products import ProductData, create_product
 
 
 @pytest.fixture
 def stocked(app):
     with app.app_context():
-        bolts = service.create_product(service.ProductData.clean(sku="BOLT", name="Bolt"), user_id=None)
-        nuts = service.create_product(service.ProductData.clean(sku="NUT", name="Nut"), user_id=None)
-        service.add_stock(bolts.id, 10, user_id=None)
-        service.add_stock(nuts.id, 2, user_id=None)
+        bolts = create_product(ProductData.clean(sku="BOLT", name="Bolt"), user_id=None)
+        nuts = create_product(ProductData.clean(sku="NUT", name="Nut"), user_id=None)
+        add_stock(bolts.id, 10, user_id=None)
+        add_stock(nuts.id, 2, user_id=None)
         return {"BOLT": bolts.id, "NUT": nuts.id}
 
 
@@ -119,7 +121,7 @@ def test_add_line_button_counts_on(client, auth, stocked):
 
 def test_viewers_see_orders_but_cannot_act(app, client, auth, stocked):
     with app.app_context():
-        order_id = service.create_order(customer="Acme", lines=[(stocked["BOLT"], 1)], user_id=None).id
+        order_id = create_order(customer="Acme", lines=[(stocked["BOLT"], 1)], user_id=None).id
     auth.login_as("viewer")
     assert client.get(f"/orders/{order_id}").status_code == 200
     assert client.post(f"/orders/{order_id}/place").status_code == 403

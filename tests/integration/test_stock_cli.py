@@ -6,12 +6,12 @@ import io
 from sqlalchemy import text
 
 from app.extensions import db
-from app.stock import service
+from app.stock.products import ProductData, create_product
 
 
 def _product(app, sku="CLI-1"):
     with app.app_context():
-        return service.create_product(service.ProductData.clean(sku=sku, name="From the shell"), user_id=None).id
+        return create_product(ProductData.clean(sku=sku, name="From the shell"), user_id=None).id
 
 
 def test_add_and_remove_by_sku(app, runner):

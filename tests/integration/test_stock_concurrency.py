@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 from app import create_app
 from app.config import config_for_tests
 from app.extensions import db
-from app.stock import service
 from app.stock.errors import InsufficientStock, OrderStateError
+from app.stock.ledger import add_stock, verify_ledger
 from app.stock.models import Order, Product, StockMovement
+from app.stock.orders import cancel_order, create_order, place_order
+from app.stock.products import ProductData, create_product
 
 # Every thread holds its own connection while it waits for a lock, so the pool must cover them all.
 POOL = {"pool_size": 40, "max_overflow": 10, "pool_timeout": 30}
@@ -59,9 +61,9 @@ def run_together(app: Flask, jobs: list[Callable[[], object]]) -> list[object]:
 
 
 def make_product(sku: str, stock: int = 0) -> int:
-    product_id = service.create_product(service.ProductData.clean(sku=sku, name=f"Product {sku}"), user_id=None).id
+    product_id = create_product(ProductData.clean(sku=sku, name=f"Product {sku}"), user_id=None).id
     if stock:
-        service.add_stock(product_id, stock, user_id=None, reason="received")
+        add_stock(product_id, stock, user_id=None, reason="received")
     return product_id
 
 
@@ -94,7 +96,7 @@ def test_concurrent_receipts_on_one_product_add_up_exactly(wide_app):
 
     def receive() -> None:
         for _ in range(each):
-            service.add_stock(pid, 1, user_id=None, reason="received")
+            add_stock(pid, 1, user_id=None, reason="received")
 
     outcomes = run_together(wide_app, [receive] * workers)
 
@@ -106,17 +108,17 @@ def test_concurrent_receipts_on_one_product_add_up_exactly(wide_app):
         assert len(rows) == total
         assert rows[-1].balance_after == total
         assert {row.balance_after for row in rows} == set(range(1, total + 1))
-        assert service.verify_ledger() == []
+        assert verify_ledger() == []
 
 
 def test_concurrent_orders_never_oversell(wide_app):
     """60 customers racing for the last 25 units: exactly 25 get one, the rest are told there is not enough."""
     with wide_app.app_context():
         pid = make_product("LAST-25", stock=25)
-        orders = [service.create_order(customer=f"Customer {n}", lines=[(pid, 1)], user_id=None).id for n in range(60)]
+        orders = [create_order(customer=f"Customer {n}", lines=[(pid, 1)], user_id=None).id for n in range(60)]
 
     def place(order_id: int) -> Callable[[], str]:
-        return lambda: service.place_order(order_id, user_id=None).status
+        return lambda: place_order(order_id, user_id=None).status
 
     outcomes = run_together(wide_app, [place(order_id) for order_id in orders])
 
@@ -129,7 +131,7 @@ def test_concurrent_orders_never_oversell(wide_app):
         assert on_hand(pid) == 0
         assert statuses() == Counter({"placed": 25, "draft": 35})
         assert [row.reason for row in ledger(pid)].count("order") == 25
-        assert service.verify_ledger() == []
+        assert verify_ledger() == []
 
 
 def test_orders_sharing_products_in_opposite_order_never_deadlock(wide_app):
@@ -139,11 +141,11 @@ def test_orders_sharing_products_in_opposite_order_never_deadlock(wide_app):
         first, second = make_product("P1", stock=3 * pairs), make_product("P2", stock=3 * pairs)
         orders = []
         for n in range(pairs):
-            orders.append(service.create_order(customer=f"A{n}", lines=[(first, 1), (second, 2)], user_id=None).id)
-            orders.append(service.create_order(customer=f"B{n}", lines=[(second, 1), (first, 2)], user_id=None).id)
+            orders.append(create_order(customer=f"A{n}", lines=[(first, 1), (second, 2)], user_id=None).id)
+            orders.append(create_order(customer=f"B{n}", lines=[(second, 1), (first, 2)], user_id=None).id)
 
     def place(order_id: int) -> Callable[[], str]:
-        return lambda: service.place_order(order_id, user_id=None).status
+        return lambda: place_order(order_id, user_id=None).status
 
     outcomes = run_together(wide_app, [place(order_id) for order_id in orders])
 
@@ -152,18 +154,18 @@ def test_orders_sharing_products_in_opposite_order_never_deadlock(wide_app):
     with wide_app.app_context():
         assert (on_hand(first), on_hand(second)) == (0, 0)
         assert statuses() == Counter({"placed": 2 * pairs})
-        assert service.verify_ledger() == []
+        assert verify_ledger() == []
 
 
 def test_cancelling_one_order_from_many_threads_returns_stock_once(wide_app):
     """Eight clicks on "cancel" for one placed order put its stock back once, not eight times."""
     with wide_app.app_context():
         pid = make_product("CANCEL-ME", stock=10)
-        order_id = service.create_order(customer="Acme", lines=[(pid, 4)], user_id=None).id
-        service.place_order(order_id, user_id=None)
+        order_id = create_order(customer="Acme", lines=[(pid, 4)], user_id=None).id
+        place_order(order_id, user_id=None)
         assert on_hand(pid) == 6
 
-    outcomes = run_together(wide_app, [lambda: service.cancel_order(order_id, user_id=None).status] * 8)
+    outcomes = run_together(wide_app, [lambda: cancel_order(order_id, user_id=None).status] * 8)
 
     assert unexpected(outcomes, OrderStateError) == []
     assert outcomes.count("cancelled") == 1
@@ -172,7 +174,7 @@ def test_cancelling_one_order_from_many_threads_returns_stock_once(wide_app):
         assert on_hand(pid) == 10
         assert [row.reason for row in ledger(pid)] == ["received", "order", "order_cancelled"]
         assert statuses() == Counter({"cancelled": 1})
-        assert service.verify_ledger() == []
+        assert verify_ledger() == []
 
 
 def test_the_same_idempotency_key_from_many_threads_adds_stock_once(wide_app):
@@ -181,7 +183,7 @@ def test_the_same_idempotency_key_from_many_threads_adds_stock_once(wide_app):
         pid = make_product("ONCE")
 
     def submit() -> int:
-        return service.add_stock(pid, 24, user_id=None, reason="received", idempotency_key="form-1").id
+        return add_stock(pid, 24, user_id=None, reason="received", idempotency_key="form-1").id
 
     outcomes = run_together(wide_app, [submit] * 16)
 
@@ -192,4 +194,4 @@ def test_the_same_idempotency_key_from_many_threads_adds_stock_once(wide_app):
         assert [(row.delta, row.balance_after) for row in rows] == [(24, 24)]
         assert outcomes == [rows[0].id] * 16
         assert db.session.scalar(select(func.count(StockMovement.id))) == 1
-        assert service.verify_ledger() == []
+        assert verify_ledger() == []

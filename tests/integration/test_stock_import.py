@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.ops.models import AuditEvent
-from app.stock import service
+from app.stock.ledger import add_stock
 from app.stock.models import Product
+from app.stock.products import ProductData, create_product
 
 GOOD = (
     b"sku,name,unit,low_stock_threshold,reorder_quantity,active\nTEA-1,Green tea,kg,5,20,true\nCUP-2,Cup,pcs,0,0,yes\n"
@@ -59,8 +60,8 @@ def test_importing_the_same_file_twice_changes_nothing(app, client, auth):
 def test_an_exported_file_imports_back_cleanly(app, client, auth):
     auth.login_as("staff")
     with app.app_context():
-        pid = service.create_product(service.ProductData.clean(sku="X-1", name="-20 freezer bags"), user_id=None).id
-        service.add_stock(pid, 7, user_id=None)
+        pid = create_product(ProductData.clean(sku="X-1", name="-20 freezer bags"), user_id=None).id
+        add_stock(pid, 7, user_id=None)
     exported = client.get("/stock.csv?status=all").get_data()
     preview = _preview(client, exported)
     body = preview.get_data(as_text=True)

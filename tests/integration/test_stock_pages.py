@@ -8,17 +8,18 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.stock import service
+from app.stock.ledger import add_stock, remove_stock
 from app.stock.models import Product, StockMovement
+from app.stock.products import ProductData, create_product
 
 
 @pytest.fixture
 def product(app):
     """A product with 10 in stock and a low-stock threshold of 5."""
     with app.app_context():
-        data = service.ProductData.clean(sku="TEA-1", name="Green tea 1 kg", unit="kg", low_stock_threshold=5)
-        p = service.create_product(data, user_id=None)
-        service.add_stock(p.id, 10, user_id=None)
+        data = ProductData.clean(sku="TEA-1", name="Green tea 1 kg", unit="kg", low_stock_threshold=5)
+        p = create_product(data, user_id=None)
+        add_stock(p.id, 10, user_id=None)
         return p.id
 
 
@@ -165,7 +166,7 @@ def test_create_and_edit_a_product(app, client, auth):
 def test_products_csv_uses_the_filters_and_defuses_formulas(app, client, auth, product):
     auth.login_as("viewer")
     with app.app_context():
-        service.create_product(service.ProductData.clean(sku="EVIL-1", name="=HYPERLINK(1)"), user_id=None)
+        create_product(ProductData.clean(sku="EVIL-1", name="=HYPERLINK(1)"), user_id=None)
     everything = client.get("/stock.csv")
     assert everything.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(everything.get_data(as_text=True))))
@@ -179,8 +180,8 @@ def test_products_csv_uses_the_filters_and_defuses_formulas(app, client, auth, p
 def test_low_stock_filter(app, client, auth, product):
     auth.login_as("viewer")
     with app.app_context():
-        service.remove_stock(product, 6, user_id=None)
-        service.create_product(service.ProductData.clean(sku="PLENTY", name="Plenty"), user_id=None)
+        remove_stock(product, 6, user_id=None)
+        create_product(ProductData.clean(sku="PLENTY", name="Plenty"), user_id=None)
     page = client.get("/stock?low=y").get_data(as_text=True)
     assert "TEA-1" in page
     assert "PLENTY" not in page

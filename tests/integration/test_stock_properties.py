@@ -25,9 +25,12 @@ from app import create_app
 from app.config import config_for_tests
 from app.extensions import db
 from app.ops.models import AuditEvent
-from app.stock import service
+from app.stock import orders as stock_orders
 from app.stock.errors import InactiveProduct, InsufficientStock, OrderStateError
+from app.stock.ledger import add_stock, count_stock, remove_stock, verify_ledger
 from app.stock.models import DECREASE_REASONS, INCREASE_REASONS, Order, OrderLine, Product, StockMovement
+from app.stock.orders import cancel_order, fulfil_order, place_order
+from app.stock.products import ProductData, create_product, update_product
 
 PRODUCTS = 3
 products = st.integers(min_value=0, max_value=PRODUCTS - 1)
@@ -58,8 +61,8 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             self.products: list[int] = []
             self.sku: dict[int, str] = {}
             for n in range(PRODUCTS):
-                data = service.ProductData.clean(sku=f"SKU-{n}", name=f"Product SKU-{n}")
-                product_id = service.create_product(data, user_id=None).id
+                data = ProductData.clean(sku=f"SKU-{n}", name=f"Product SKU-{n}")
+                product_id = create_product(data, user_id=None).id
                 self.products.append(product_id)
                 self.sku[product_id] = data.sku
             self.expected = dict.fromkeys(self.products, 0)
@@ -98,7 +101,7 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
         def receive_opening_stock(self, opening: list[int]) -> None:
             for pid, quantity in zip(self.products, opening, strict=True):
                 if quantity:
-                    service.add_stock(pid, quantity, user_id=None, reason="received")
+                    add_stock(pid, quantity, user_id=None, reason="received")
                     self.expected[pid] = quantity
 
         @rule(index=products, quantity=received, reason=st.sampled_from(INCREASE_REASONS))
@@ -106,9 +109,9 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             pid = self.products[index]
             if not self.active[pid]:
                 with self.unchanged(), pytest.raises(InactiveProduct):
-                    service.add_stock(pid, quantity, user_id=None, reason=reason)
+                    add_stock(pid, quantity, user_id=None, reason=reason)
                 return
-            movement = service.add_stock(pid, quantity, user_id=None, reason=reason)
+            movement = add_stock(pid, quantity, user_id=None, reason=reason)
             self.expected[pid] += quantity
             assert (movement.delta, movement.balance_after) == (quantity, self.expected[pid])
 
@@ -117,10 +120,10 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             pid = self.products[index]
             if not self.active[pid]:
                 with self.unchanged(), pytest.raises(InactiveProduct):
-                    service.remove_stock(pid, quantity, user_id=None, reason=reason)
+                    remove_stock(pid, quantity, user_id=None, reason=reason)
             elif quantity > self.expected[pid]:
                 with self.unchanged(), pytest.raises(InsufficientStock) as refused:
-                    service.remove_stock(pid, quantity, user_id=None, reason=reason)
+                    remove_stock(pid, quantity, user_id=None, reason=reason)
                 shortage = refused.value
                 assert (shortage.sku, shortage.requested, shortage.available) == (
                     self.sku[pid],
@@ -128,7 +131,7 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
                     self.expected[pid],
                 )
             else:
-                movement = service.remove_stock(pid, quantity, user_id=None, reason=reason)
+                movement = remove_stock(pid, quantity, user_id=None, reason=reason)
                 self.expected[pid] -= quantity
                 assert (movement.delta, movement.balance_after) == (-quantity, self.expected[pid])
 
@@ -137,16 +140,16 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             pid = self.products[index]
             if not self.active[pid]:
                 with self.unchanged(), pytest.raises(InactiveProduct):
-                    service.count_stock(pid, counted, user_id=None)
+                    count_stock(pid, counted, user_id=None)
                 return
-            movement = service.count_stock(pid, counted, user_id=None)
+            movement = count_stock(pid, counted, user_id=None)
             assert (movement.delta, movement.balance_after) == (counted - self.expected[pid], counted)
             self.expected[pid] = counted
 
         def set_active(self, pid: int, active: bool) -> None:
             self.active[pid] = active
-            data = service.ProductData.clean(sku=self.sku[pid], name=f"Product {self.sku[pid]}", active=active)
-            service.update_product(pid, data, user_id=None)
+            data = ProductData.clean(sku=self.sku[pid], name=f"Product {self.sku[pid]}", active=active)
+            update_product(pid, data, user_id=None)
 
         @precondition(lambda self: all(self.active.values()))  # one retired product at a time
         @rule(data=st.data())
@@ -170,9 +173,9 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             wanted = {self.products[index]: quantity for index, quantity in lines.items()}
             if self.retired(wanted):
                 with self.unchanged(), pytest.raises(InactiveProduct):
-                    service.create_order(customer="Acme", lines=list(wanted.items()), user_id=None)
+                    stock_orders.create_order(customer="Acme", lines=list(wanted.items()), user_id=None)
                 return None
-            order = service.create_order(customer="Acme", lines=list(wanted.items()), user_id=None)
+            order = stock_orders.create_order(customer="Acme", lines=list(wanted.items()), user_id=None)
             assert [(line.product_id, line.quantity) for line in order.lines] == list(wanted.items())
             self.status[order.id] = "draft"
             self.lines[order.id] = wanted
@@ -197,18 +200,18 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             short = {pid for pid, quantity in lines.items() if quantity > self.expected[pid]}
             if self.status[order] != "draft":
                 with self.unchanged(), pytest.raises(OrderStateError):
-                    service.place_order(order, user_id=None)
+                    place_order(order, user_id=None)
             elif self.retired(lines):
                 with self.unchanged(), pytest.raises(InactiveProduct):
-                    service.place_order(order, user_id=None)
+                    place_order(order, user_id=None)
             elif short:
                 with self.unchanged(), pytest.raises(InsufficientStock) as refused:
-                    service.place_order(order, user_id=None)
+                    place_order(order, user_id=None)
                 assert {(s.sku, s.requested, s.available) for s in refused.value.shortages} == {
                     (self.sku[pid], lines[pid], self.expected[pid]) for pid in short
                 }
             else:
-                assert service.place_order(order, user_id=None).status == "placed"
+                assert place_order(order, user_id=None).status == "placed"
                 self.status[order] = "placed"
                 for pid, quantity in lines.items():
                     self.expected[pid] -= quantity
@@ -217,9 +220,9 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
         def cancel(self, order: int) -> None:
             if self.status[order] in {"cancelled", "fulfilled"}:
                 with self.unchanged(), pytest.raises(OrderStateError):
-                    service.cancel_order(order, user_id=None)
+                    cancel_order(order, user_id=None)
                 return
-            assert service.cancel_order(order, user_id=None).status == "cancelled"
+            assert cancel_order(order, user_id=None).status == "cancelled"
             if self.status[order] == "placed":  # its stock comes back, even to a retired product
                 for pid, quantity in self.lines[order].items():
                     self.expected[pid] += quantity
@@ -235,9 +238,9 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
         def fulfil(self, order: int) -> None:
             if self.status[order] != "placed":
                 with self.unchanged(), pytest.raises(OrderStateError):
-                    service.fulfil_order(order, user_id=None)
+                    fulfil_order(order, user_id=None)
                 return
-            assert service.fulfil_order(order, user_id=None).status == "fulfilled"
+            assert fulfil_order(order, user_id=None).status == "fulfilled"
             self.status[order] = "fulfilled"
 
         # ------------------------------------------------------------ the invariant
@@ -247,7 +250,7 @@ def stock_machine(app: Flask) -> type[RuleBasedStateMachine]:
             on_hand = dict(db.session.execute(select(Product.id, Product.on_hand)).all())
             assert on_hand == self.expected
             assert all(units >= 0 for units in on_hand.values())
-            assert service.verify_ledger() == []
+            assert verify_ledger() == []
             last_row = (
                 select(StockMovement.product_id, func.max(StockMovement.id).label("id"))
                 .group_by(StockMovement.product_id)
