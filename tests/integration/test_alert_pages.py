@@ -12,16 +12,11 @@ from app.notify.models import Notification
 from app.stock import alerts
 from app.stock.ledger import add_stock, remove_stock
 from app.stock.models import StockAlert
-from app.stock.products import ProductData, create_product, update_product
+from tests.support.factories import make_product
 
 
 def _product(sku: str, *, on_hand: int, threshold: int, reorder: int = 0) -> int:
-    product = create_product(ProductData.clean(sku=sku, name=f"Name of {sku}"), user_id=None)
-    if on_hand:
-        add_stock(product.id, on_hand, user_id=None)
-    data = ProductData.clean(sku=sku, name=f"Name of {sku}", low_stock_threshold=threshold, reorder_quantity=reorder)
-    update_product(product.id, data, user_id=None)
-    return product.id
+    return make_product(sku, name=f"Name of {sku}", on_hand=on_hand, threshold=threshold, reorder=reorder)
 
 
 def _low_and_restored(app) -> dict[str, int]:

@@ -20,7 +20,8 @@ from app.queue import huey
 from app.stock import alerts
 from app.stock.ledger import add_stock, remove_stock
 from app.stock.models import Product, StockAlert
-from app.stock.products import ProductData, create_product, update_product
+from app.stock.products import ProductData, update_product
+from tests.support.factories import make_product
 from tests.support.smtp import SmtpServer, html_part, text_part
 
 
@@ -40,16 +41,7 @@ def mail_app(app, smtp):
 
 def _product(sku: str = "TEA-1", *, on_hand: int = 10, threshold: int = 5, reorder: int = 24) -> int:
     """A product with stock, whose threshold is set once the stock is there (no alert on the way)."""
-    data = ProductData.clean(sku=sku, name=f"Product {sku}", reorder_quantity=reorder)
-    product = create_product(data, user_id=None)
-    if on_hand:
-        add_stock(product.id, on_hand, user_id=None)
-    if threshold:
-        data = ProductData.clean(
-            sku=sku, name=f"Product {sku}", low_stock_threshold=threshold, reorder_quantity=reorder
-        )
-        update_product(product.id, data, user_id=None)
-    return product.id
+    return make_product(sku, on_hand=on_hand, threshold=threshold, reorder=reorder)
 
 
 def _alerts(product_id: int) -> list[StockAlert]:

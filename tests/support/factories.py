@@ -13,6 +13,8 @@ from typing import Any
 
 from app.documents.models import Document, DocumentState
 from app.extensions import db
+from app.stock.ledger import add_stock
+from app.stock.products import ProductData, create_product, update_product
 
 
 def make_document(*, text: str | None = None, **fields: Any) -> Document:
@@ -40,3 +42,18 @@ def upload(client: Any, name: str, data: bytes | str, *, htmx: bool = True) -> A
     return client.post(
         "/documents/upload", data={"files": (io.BytesIO(body), name)}, content_type="multipart/form-data", htmx=htmx
     )
+
+
+def make_product(
+    sku: str = "TEA-1", *, name: str | None = None, on_hand: int = 0, threshold: int = 0, reorder: int = 0
+) -> int:
+    """A product (through the service, committed) named "Product <sku>" unless `name` is given, with `on_hand`
+    received; its low-stock threshold is set once the stock is there, so no alert opens on the way. Its id."""
+    name = name or f"Product {sku}"
+    product = create_product(ProductData.clean(sku=sku, name=name, reorder_quantity=reorder), user_id=None)
+    if on_hand:
+        add_stock(product.id, on_hand, user_id=None)
+    if threshold:
+        data = ProductData.clean(sku=sku, name=name, low_stock_threshold=threshold, reorder_quantity=reorder)
+        update_product(product.id, data, user_id=None)
+    return product.id
