@@ -44,3 +44,12 @@ def begin_write() -> None:
     # SELECTs before this point ran outside any transaction, so BEGIN is allowed.
     if not raw.in_transaction:
         db.session.execute(text("BEGIN IMMEDIATE"))
+
+
+def lock_transaction(key: int) -> None:
+    """Serialise the transaction just begun with others taking the same `key`: SQLite takes its write lock
+    now (one writer at a time, whatever the key), PostgreSQL an advisory lock on `key` until commit."""
+    if is_sqlite():
+        begin_write()
+    else:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

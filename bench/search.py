@@ -95,7 +95,7 @@ from app.search import index as search_index
 from app.search import indexer
 from app.search import service as search_service
 from app.search.models import SearchOutbox
-from app.search.schema import build_schema, normalise_category, text_analyzer
+from app.search.schema import build_schema, normalize_category, text_analyzer
 from bench.machine import library_versions, load_average
 
 LIBRARIES = ("Whoosh-Reloaded", "Flask", "SQLAlchemy", "huey")
@@ -298,7 +298,7 @@ def index_raw(app, folder: Path) -> tuple[Indexed, float]:
             batch = list(
                 session.scalars(
                     select(Document)
-                    .where(indexer.INDEXABLE, Document.id > last_id)
+                    .where(Document.is_live, Document.id > last_id)
                     .order_by(Document.id)
                     .limit(RAW_READ_BATCH)
                 )
@@ -477,7 +477,7 @@ class Raw:
             end = query.until + timedelta(days=1)
             restrict = wq.And(
                 [
-                    wq.Term("category", normalise_category(query.category)),
+                    wq.Term("category", normalize_category(query.category)),
                     wq.DateRange(
                         "uploaded",
                         _midnight(query.since),
@@ -541,14 +541,14 @@ def quantile_ms(samples: list[Sample], which: str) -> float:
 
 
 SERVICE_PARTS = (
-    "reading the query (_read: parse, tame)",
-    "deleted masking (_pending_deletes: 1 query)",
+    "reading the query (read_query: parse, tame)",
+    "deleted masking (pending_deletes: 1 query)",
     "top 20 (Whoosh's collector with the filters)",
     "count pass: total and counts per category",
     "the page's rows (_hits: 1-2 queries)",
-    "snippets (_snippet, _terms_for)",
+    "snippets (snippet, terms_for)",
     "category names for the facets (1 query)",
-    "did you mean (_correction)",
+    "did you mean (did_you_mean)",
     "the rest (searcher from the pool, filters, result)",
 )
 
@@ -558,15 +558,15 @@ def service_breakdown(app, queries: list[Query]) -> tuple[dict[str, float], floa
     watch = Stopwatch()
     total = 0.0
     with watch.around(
-        (search_service, "_read", "read"),
-        (search_service, "_pending_deletes", "pending"),
+        (search_service, "read_query", "read"),
+        (search_service, "pending_deletes", "pending"),
         (searching.Searcher, "search_with_collector", "top"),
-        (search_service, "_collect", "collect"),
+        (search_service, "collect", "collect"),
         (search_service, "_hits", "hits"),
-        (search_service, "_snippet", "snippet"),
-        (search_service, "_terms_for", "terms"),
+        (search_service, "snippet", "snippet"),
+        (search_service, "terms_for", "terms"),
         (search_service, "_facets", "facets"),
-        (search_service, "_correction", "correction"),
+        (search_service, "did_you_mean", "correction"),
     ):
         for query in queries:
             total += run_service(app, query).seconds

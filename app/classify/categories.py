@@ -53,6 +53,13 @@ def _clean_name(raw: str) -> str:
     return name
 
 
+def _commit_change(action: str, category_id: int | None, summary: str, user_id: int | None) -> None:
+    """Audit a change to the categories, commit it, and tell the workers, which file by the active ones."""
+    audit.record(action, target_type="category", target_id=category_id, summary=summary, actor_id=user_id)
+    db.session.commit()
+    registry.note_change()
+
+
 def list_categories(include_inactive: bool = True) -> list[Category]:
     query = select(Category).order_by(Category.active.desc(), Category.name)
     if not include_inactive:
@@ -80,15 +87,7 @@ def create_category(
     category = Category(name=name, description=(description or "").strip()[:500] or None, colour=colour.lower())
     db.session.add(category)
     db.session.flush()
-    audit.record(
-        "category.create",
-        target_type="category",
-        target_id=category.id,
-        summary=f"Created category {name}",
-        actor_id=user_id,
-    )
-    db.session.commit()
-    registry.note_change()
+    _commit_change("category.create", category.id, f"Created category {name}", user_id)
     return category
 
 
@@ -98,15 +97,8 @@ def set_active(name: str, active: bool, *, user_id: int | None) -> Category:
     if category.active == active:
         return category
     category.active = active
-    audit.record(
-        "category.activate" if active else "category.deactivate",
-        target_type="category",
-        target_id=category.id,
-        summary=f"{'Reactivated' if active else 'Deactivated'} category {category.name}",
-        actor_id=user_id,
-    )
-    db.session.commit()
-    registry.note_change()
+    action, done = ("category.activate", "Reactivated") if active else ("category.deactivate", "Deactivated")
+    _commit_change(action, category.id, f"{done} category {category.name}", user_id)
     return category
 
 
@@ -119,16 +111,9 @@ def ensure_default_categories() -> int:
             db.session.add(Category(name=name, description=description, colour=colour))
             added += 1
     if added:
-        audit.record(
-            "category.seed",
-            target_type="category",
-            target_id=None,
-            summary=f"Added {added} default categories",
-            actor_id=None,
-        )
-    db.session.commit()
-    if added:
-        registry.note_change()
+        _commit_change("category.seed", None, f"Added {added} default categories", None)
+    else:
+        db.session.commit()
     return added
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask.cli import AppGroup
 
 from app.classify import categories as service
+from app.classify.models import Category
 
 categories_cli = AppGroup("categories", help="Document categories.")
 
@@ -18,16 +21,23 @@ def list_categories() -> None:
         click.echo(f"{category.name:<20} {category.colour}  {category.description or ''}{state}")
 
 
+def _refused_as_click_error(change: Callable[[], Category]) -> Category:
+    """Run a category change, turning a refusal into the one-line error click prints (exit status 1)."""
+    try:
+        return change()
+    except service.CategoryError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @categories_cli.command("create")
 @click.argument("name")
 @click.option("--description", help="What belongs in it, in a sentence.")
 @click.option("--colour", default="#6b7280", show_default=True, help="A colour like #2563eb for labels.")
 def create(name: str, description: str | None, colour: str) -> None:
     """Add a category NAME."""
-    try:
-        category = service.create_category(name, description=description, colour=colour, user_id=None)
-    except service.CategoryError as error:
-        raise click.ClickException(str(error)) from None
+    category = _refused_as_click_error(
+        lambda: service.create_category(name, description=description, colour=colour, user_id=None)
+    )
     click.echo(f"Created category {category.name}.")
 
 
@@ -35,10 +45,7 @@ def create(name: str, description: str | None, colour: str) -> None:
 @click.argument("name")
 def deactivate(name: str) -> None:
     """Retire category NAME: documents keep it; new filing cannot use it."""
-    try:
-        category = service.set_active(name, False, user_id=None)
-    except service.CategoryError as error:
-        raise click.ClickException(str(error)) from None
+    category = _refused_as_click_error(lambda: service.set_active(name, False, user_id=None))
     click.echo(f"Category {category.name} is deactivated.")
 
 
@@ -46,10 +53,7 @@ def deactivate(name: str) -> None:
 @click.argument("name")
 def activate(name: str) -> None:
     """Bring back a deactivated category NAME."""
-    try:
-        category = service.set_active(name, True, user_id=None)
-    except service.CategoryError as error:
-        raise click.ClickException(str(error)) from None
+    category = _refused_as_click_error(lambda: service.set_active(name, True, user_id=None))
     click.echo(f"Category {category.name} is active.")
 
 

@@ -15,6 +15,9 @@ perfect, like one trained on real paperwork. It must not be mistaken for evidenc
 model does on real documents: only people's reviews can say that.
 
 `generate` makes the corpus and `split` divides it into training and test parts per category.
+One piece: it is one seeded generator. The word lists, layouts and damage below draw from one random
+sequence in a fixed order, so the same seed gives the same texts (and the same held-out set for every
+model version); most of its length is word lists, not logic.
 """
 
 from __future__ import annotations

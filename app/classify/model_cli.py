@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.classify import registry
+from app.classify import registry, retraining
 
 model_cli = AppGroup("model", help="The document classification model.")
 
@@ -43,7 +43,7 @@ def train(if_missing: bool, force: bool, per_category: int, seed: int) -> None:
         click.echo(f"{percent:>3}%  {stage}")
 
     try:
-        outcome = registry.train_candidate(per_category=per_category, seed=seed, force=force, progress=progress)
+        outcome = retraining.train_candidate(per_category=per_category, seed=seed, force=force, progress=progress)
     except ImportError as error:
         raise click.ClickException(
             f"Training needs the training requirements (pip install -r requirements-train.txt): {error}"

@@ -3,7 +3,8 @@
 Staff may look (they review documents and want to know how the model does); only admins act. The
 retrain button answers htmx with the run's panel, which polls itself every second until the run ends;
 without script the form posts and the page comes back with the same panel. All work is in
-`registry` and `tasks`; these views only check who asks and render.
+`registry`, `evaluation` and `retraining` (a retrain is handed `tasks.retrain` to enqueue); these views
+only check who asks and render.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from flask_login import current_user
 from app.auth.access import role_required
 from app.auth.models import Role
 from app.charts import rate_chart
-from app.classify import registry, tasks
+from app.classify import evaluation, registry, retraining, tasks
 from app.classify.models import ModelVersion, TrainingRun
 from app.extensions import db
 from app.forms import ConfirmForm
-from app.web import is_htmx, render_page
+from app.web import is_htmx, render_page, require_confirmation
 
 bp = Blueprint("models", __name__, url_prefix="/admin/models")
 
@@ -31,32 +32,32 @@ def _admins_only() -> None:
 
 def _panel(run: TrainingRun):
     """The run's panel; when the run has ended, an event that makes the page reload its list of versions."""
-    body = render_page("classify/models_run.html", "panel", **_panel_context(run))
-    if is_htmx() and run.state not in tasks.UNDER_WAY:
+    body = render_page("models/run.html", "panel", **_panel_context(run))
+    if is_htmx() and run.state not in retraining.UNDER_WAY:
         return body, 200, {"HX-Trigger": "model-trained"}
     return body
 
 
 def _panel_context(run: TrainingRun | None) -> dict:
     version = db.session.get(ModelVersion, run.model_version_id) if run and run.model_version_id else None
-    return {"run": run, "run_version": version, "confirm": ConfirmForm(), "under_way": tasks.UNDER_WAY}
+    return {"run": run, "run_version": version, "confirm": ConfirmForm(), "under_way": retraining.UNDER_WAY}
 
 
 @bp.get("")
 def index():
     """Every version with its figures and actions, the latest training run, and how the model does live."""
     versions = registry.versions()
-    buckets = registry.acceptance()
+    buckets = evaluation.acceptance()
     return render_page(
-        "classify/models.html",
+        "models/index.html",
         "versions",  # what the page reloads (htmx) when a run it watches has ended
         versions=versions,
         active=next((v for v in versions if v.active), None),
         acceptance=rate_chart(buckets, what="reviews kept the model's first choice"),
         buckets=buckets,
-        decision=tasks.retrain_due(),
+        decision=retraining.retrain_due(),
         every_hours=current_app.config["RETRAIN_EVERY_HOURS"],
-        **_panel_context(tasks.latest_run()),
+        **_panel_context(retraining.latest_run()),
     )
 
 
@@ -66,9 +67,9 @@ def show(version_id: int):
     version = db.session.get(ModelVersion, version_id)
     if version is None:
         abort(404, description=f"There is no model version {version_id}.")
-    buckets = registry.acceptance(version.id)
+    buckets = evaluation.acceptance(version.id)
     return render_page(
-        "classify/models_version.html",
+        "models/version.html",
         version=version,
         metrics=version.metrics or {},
         acceptance=rate_chart(buckets, what="reviews kept this model's first choice"),
@@ -82,9 +83,8 @@ def show(version_id: int):
 @role_required(Role.ADMIN)
 def retrain():
     """Start a retrain in the worker (or show the one under way)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
-    started = tasks.start_retrain(user_id=current_user.id, trigger="manual")
+    require_confirmation()
+    started = retraining.start_retrain(user_id=current_user.id, trigger="manual", task=tasks.retrain)
     if is_htmx():
         return _panel(started.run)
     if started.new:
@@ -107,8 +107,7 @@ def run(run_id: int):
 @role_required(Role.ADMIN)
 def promote(version_id: int):
     """Make a version the active one, better or not: forcing a promotion and rolling back are the same act."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    require_confirmation()
     before = registry.active_version()
     before_id = before.id if before else None
     version = registry.promote(version_id, user_id=current_user.id)  # ModelError: 404/409 page with the reason

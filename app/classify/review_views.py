@@ -20,15 +20,16 @@ from sqlalchemy.orm import defer
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import role_required
-from app.auth.models import Role, User
-from app.classify import review_queue, service
+from app.auth.models import Role
+from app.classify import queries, service
 from app.classify.forms import ReviewFilterForm
 from app.classify.models import Category
-from app.classify.review_queue import QueueFilter
+from app.classify.queries import QueueFilter
 from app.documents.models import Document
+from app.documents.queries import uploader_choices
 from app.documents.visibility import visible_document, visible_document_or_404
 from app.extensions import db
-from app.web import invalid_filters, is_htmx, render_page
+from app.web import Filtered, is_htmx, read_filters, render_page
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -38,25 +39,27 @@ LIST_SIZE = 50
 KEYS = [*"123456789", "0"]
 
 
-def _filters() -> tuple[ReviewFilterForm, QueueFilter, str | None]:
+def _digits(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _filters() -> Filtered[ReviewFilterForm, QueueFilter]:
     form = ReviewFilterForm(formdata=request.args)
     categories = db.session.execute(
         select(Category.id, Category.name).where(Category.active.is_(True)).order_by(Category.id)
     ).all()
     form.category.choices = [SelectChoice("", "Any")] + [SelectChoice(str(i), n) for i, n in categories]
-    uploaders = db.session.execute(
-        select(User.id, User.email).where(User.id.in_(select(Document.uploaded_by).distinct())).order_by(User.email)
-    ).all()
-    form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(str(i), e) for i, e in uploaders]
-    if not form.validate():
-        return form, QueueFilter(), invalid_filters(form)
-    filters = QueueFilter(
-        category_id=int(form.category.data) if (form.category.data or "").isdigit() else None,
-        uploader_id=int(form.uploader.data) if (form.uploader.data or "").isdigit() else None,
-        since=form.since.data,
-        until=form.until.data,
+    form.uploader.choices = uploader_choices()
+    return read_filters(
+        form,
+        lambda f: QueueFilter(
+            category_id=_digits(f.category.data),
+            uploader_id=_digits(f.uploader.data),
+            since=f.since.data,
+            until=f.until.data,
+        ),
+        QueueFilter(),
     )
-    return form, filters, None
 
 
 def _keyed_categories() -> list[tuple[str | None, Category]]:
@@ -71,14 +74,14 @@ def _context(filters: QueueFilter, current: Document | None, **extra) -> dict:
     suggestion = None
     if current is not None and current.predictions:
         suggestion = by_name.get(current.predictions[0][0])
-    total = review_queue.size(filters)
+    total = queries.size(filters)
     return {
         "current": current,
         "suggestion": suggestion,
-        "position": review_queue.position(filters, current) if current is not None else 0,
+        "position": queries.position(filters, current) if current is not None else 0,
         "total": total,
         # The list shows names and figures only: the text (which can be large) stays in the database.
-        "queue": db.session.scalars(review_queue.waiting(filters).options(defer(Document.text)).limit(LIST_SIZE)).all(),
+        "queue": db.session.scalars(queries.waiting(filters).options(defer(Document.text)).limit(LIST_SIZE)).all(),
         # Without filters the queue is everything waiting: no second count.
         "waiting_everywhere": service.waiting_count() if filters.args() else total,
         "filed": service.filed_counts(),
@@ -89,22 +92,18 @@ def _context(filters: QueueFilter, current: Document | None, **extra) -> dict:
     }
 
 
-def _document_or_none(document_id: int | None) -> Document | None:
-    """The `at` document when it may be seen; a trashed one is treated as absent (the queue starts at the top)."""
-    return visible_document(document_id)
-
-
 def _target(filters: QueueFilter) -> Document | None:
     """The item the request asks for: `at` (or its neighbour when `move` is given), else the first."""
-    at = _document_or_none(request.args.get("at", type=int))
+    # A document this person may not see (a trashed one, say) counts as absent: the queue starts at the top.
+    at = visible_document(request.args.get("at", type=int))
     move = request.args.get("move")
     if at is None:
-        return review_queue.first(filters)
+        return queries.first(filters)
     if move in ("next", "skip"):
-        return review_queue.following(filters, at)
+        return queries.following(filters, at)
     if move == "previous":
-        return review_queue.preceding(filters, at)
-    return at if review_queue.is_waiting(filters, at) else review_queue.following(filters, at)
+        return queries.preceding(filters, at)
+    return at if queries.is_waiting(filters, at) else queries.following(filters, at)
 
 
 def _page_url(filters: QueueFilter, document: Document | None) -> str:
@@ -117,19 +116,20 @@ def _page_url(filters: QueueFilter, document: Document | None) -> str:
 @bp.get("")
 def index():
     """The queue: the current item, the counts, and the next fifty waiting."""
-    form, filters, problem = _filters()
-    current = None if problem else _target(filters)
-    context = _context(filters, current, filters_form=form, problem=problem)
+    read = _filters()
+    filters = read.filters
+    current = None if read.problem else _target(filters)
+    context = _context(filters, current, filters_form=read.form, problem=read.problem)
     if is_htmx() and request.args.get("move"):
         # j / k / s: only the item changes; the address bar follows it.
         body = render_blocks(TEMPLATE, ["item"], **context)
         return body, 200, {"HX-Push-Url": _page_url(filters, current)}
-    return render_page(TEMPLATE, "queue", **context), (400 if problem else 200)
+    return render_page(TEMPLATE, "queue", **context), read.status
 
 
 def _after_decision(filters: QueueFilter, decided: Document, message: str, rank_of=None):
     """The next item after a decision: fragments for htmx, a redirect otherwise."""
-    following = review_queue.following(filters, rank_of or decided)
+    following = queries.following(filters, rank_of or decided)
     if not is_htmx():
         flash(message, "success")
         return redirect(_page_url(filters, following), code=303)
@@ -142,7 +142,7 @@ def _after_decision(filters: QueueFilter, decided: Document, message: str, rank_
 @role_required(Role.STAFF)
 def decide(document_id: int):
     """File one document: under the model's first choice (accept) or under the category picked."""
-    _form, filters, _problem = _filters()
+    filters = _filters().filters
     document = visible_document_or_404(document_id)
     # Where the document stood in the queue before the decision: the next item is the one after that.
     place = SimpleNamespace(id=document.id, confidence=document.confidence)
@@ -171,7 +171,7 @@ def decide(document_id: int):
 @role_required(Role.STAFF)
 def accept_selected():
     """Bulk accept: the model's first choice for every selected document still waiting."""
-    _form, filters, _problem = _filters()
+    filters = _filters().filters
     ids = [int(value) for value in request.form.getlist("document_id") if value.isdigit()]
     outcome = service.accept_suggestions(ids, user_id=current_user.id)
     parts = []
@@ -182,6 +182,6 @@ def accept_selected():
     if not is_htmx():
         flash(message, "success" if outcome.accepted else "error")
         return redirect(_page_url(filters, None), code=303)
-    context = _context(filters, review_queue.first(filters), decided_message=message, oob=True)
+    context = _context(filters, queries.first(filters), decided_message=message, oob=True)
     body = render_blocks(TEMPLATE, ["item", "counts", "list"], **context)
     return body, 200, {"HX-Push-Url": _page_url(filters, None)}

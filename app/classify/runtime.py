@@ -11,7 +11,8 @@ made for, and a mismatch is refused rather than silently mispredicted.
 (path, mtime, size, inode) so a worker reuses its session and picks up a replaced file without a
 restart. A missing, damaged or foreign file raises `ModelUnavailable` with a message for a person.
 Empty text (or text with nothing the model can read) gives no prediction, `[]`: the caller decides
-what that means (review). It knows nothing of the database, Flask or the queue.
+what that means (review). It knows nothing of the database, Flask or the queue: which file is the
+active model is the caller's to say (`service.predict` asks the registry, then calls `load`).
 """
 
 from __future__ import annotations
@@ -220,17 +221,3 @@ def clear_cache() -> None:
     """Forget every loaded session (tests, and a worker told to let go of its models)."""
     with _cache_lock:
         _cache.clear()
-
-
-def predict(text: str | None, k: int = 3) -> list[tuple[str, float]]:
-    """The active model's k likeliest categories for `text`, as (name, probability), best first.
-
-    For tests and scripts: needs an application context, because the registry in the database says
-    which model file is active. Raises ModelUnavailable when there is none or it cannot be used.
-    """
-    from app.classify import registry  # the database side; this module stays importable without it
-
-    path = registry.active_model_path()
-    if path is None:
-        raise ModelUnavailable("There is no active model yet: run `flask model train`.")
-    return load(path).predict(text, k=k)

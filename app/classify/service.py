@@ -1,13 +1,13 @@
-"""Classifying a document's text with the active model: top three, and whether a person must look.
+"""Classifying a document's text with the active model (top three, and whether a person must look), and
+a person's decisions on it.
 
-Called from the pipeline's classify step in the worker. Never raises for a
-missing or broken model: the document then waits for review with the reason,
-so processing always finishes.
+`classify_document` is called from the pipeline's classify step in the worker. It never raises for a
+missing or broken model: the document then waits for review with the reason, so processing always
+finishes. `review_document` and `accept_suggestions` are the review page's decisions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +15,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
-from app.classify import registry, runtime
+from app.classify import evaluation, queries, registry, runtime
 from app.classify.models import Category, Review
+from app.documents.models import Document, ReviewState
 from app.errors import DomainError
 from app.extensions import db
 from app.ops import audit
@@ -24,14 +25,10 @@ from app.search import outbox
 
 log = logging.getLogger(__name__)
 
-NEEDS_REVIEW = "needs_review"
-AUTO_ACCEPTED = "auto_accepted"
-REVIEWED = "reviewed"
-
 
 @dataclass(frozen=True)
 class Classification:
-    review_state: str
+    review_state: ReviewState
     category_id: int | None
     predictions: list[list[Any]]
     confidence: float | None
@@ -52,7 +49,7 @@ class Classification:
 
 
 def _waits(reason: str, predictions=None, version_id=None, confidence=None) -> Classification:
-    return Classification(NEEDS_REVIEW, None, predictions or [], confidence, version_id, reason)
+    return Classification(ReviewState.NEEDS_REVIEW, None, predictions or [], confidence, version_id, reason)
 
 
 def classify_text(text: str | None) -> Classification:
@@ -82,40 +79,43 @@ def classify_text(text: str | None) -> Classification:
     threshold = current_app.config["AUTO_ACCEPT_THRESHOLD"]
     if confidence < threshold:
         reason = f"The model is {confidence:.0%} sure; documents under {threshold:.0%} are checked by a person."
-        return Classification(NEEDS_REVIEW, category_id, predictions, confidence, active.version_id, reason)
-    return Classification(AUTO_ACCEPTED, category_id, predictions, confidence, active.version_id, None)
+        return Classification(ReviewState.NEEDS_REVIEW, category_id, predictions, confidence, active.version_id, reason)
+    return Classification(ReviewState.AUTO_ACCEPTED, category_id, predictions, confidence, active.version_id, None)
+
+
+def predict(text: str | None, k: int = 3) -> list[tuple[str, float]]:
+    """The active model's k likeliest categories for `text`, as (name, probability), best first.
+
+    For tests and scripts: the registry says which file is active, then the runtime reads it. Raises
+    ModelUnavailable when there is no active model or it cannot be used.
+    """
+    path = registry.active_model_path()
+    if path is None:
+        raise runtime.ModelUnavailable("There is no active model yet: run `flask model train`.")
+    return runtime.load(path).predict(text, k=k)
 
 
 def text_checksum(text: str | None) -> str | None:
     """SHA-256 of a document's extracted text, None when there is none."""
     if not (text or "").strip():
         return None
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return evaluation.text_checksum(text)
 
 
-_twin_query = None
-
-
-def _twin_statement():
-    """Built once: constructing this select cost more than running it (bench/classify.py --profile)."""
-    global _twin_query
-    if _twin_query is None:
-        from app.documents.models import Document
-
-        _twin_query = (
-            select(Document.id, Document.filename, Category.id, Category.name)
-            .join(Category, Category.id == Document.category_id)
-            .where(
-                Document.text_sha256 == bindparam("checksum"),
-                Document.id != bindparam("document_id"),
-                Document.review_state == REVIEWED,
-                Document.deleted_at.is_(None),
-                Category.active.is_(True),
-            )
-            .order_by(Document.id.desc())
-            .limit(1)
-        )
-    return _twin_query
+# Built once, here: constructing this select cost more than running it (bench/classify.py --profile).
+_TWIN = (
+    select(Document.id, Document.filename, Category.id, Category.name)
+    .join(Category, Category.id == Document.category_id)
+    .where(
+        Document.text_sha256 == bindparam("checksum"),
+        Document.id != bindparam("document_id"),
+        Document.review_state == ReviewState.REVIEWED,
+        Document.deleted_at.is_(None),
+        Category.active.is_(True),
+    )
+    .order_by(Document.id.desc())
+    .limit(1)
+)
 
 
 def classify_document(document_id: int, text: str | None, checksum: str | None = None) -> Classification:
@@ -125,16 +125,13 @@ def classify_document(document_id: int, text: str | None, checksum: str | None =
     if checksum is None:
         return outcome
     # Core, not the ORM session: no ORM work is needed for four columns, and it halves the cost.
-    twin = (
-        db.session.connection().execute(_twin_statement(), {"checksum": checksum, "document_id": document_id}).first()
-    )
+    twin = db.session.connection().execute(_TWIN, {"checksum": checksum, "document_id": document_id}).first()
     if twin is None:
         return outcome
     twin_id, twin_name, category_id, category_name = twin
     reason = f"Same text as {twin_name} (document {twin_id}), which a person filed under {category_name}."
-    return Classification(
-        AUTO_ACCEPTED, category_id, outcome.predictions, outcome.confidence, outcome.model_version_id, reason
-    )
+    filed = ReviewState.AUTO_ACCEPTED
+    return Classification(filed, category_id, outcome.predictions, outcome.confidence, outcome.model_version_id, reason)
 
 
 class ReviewError(DomainError):
@@ -145,13 +142,13 @@ class DocumentMissing(ReviewError):
     status_code = 404
 
 
-def _decide(document, category: Category, user_id: int | None) -> Review:
+def _decide(document: Document, category: Category, user_id: int | None) -> Review:
     """File `document` under `category` as a person's decision, in the caller's transaction."""
     predicted = document.predictions[0][0] if document.predictions else None
     confidence = document.predictions[0][1] if document.predictions else None
     before = {"category_id": document.category_id, "review_state": document.review_state}
     document.category_id = category.id
-    document.review_state = REVIEWED
+    document.review_state = ReviewState.REVIEWED
     document.review_reason = None
     review = Review(
         document_id=document.id,
@@ -171,15 +168,13 @@ def _decide(document, category: Category, user_id: int | None) -> Review:
         + (f" (model said {predicted})" if predicted and predicted != category.name else ""),
         actor_id=user_id,
         before=before,
-        after={"category_id": category.id, "review_state": REVIEWED},
+        after={"category_id": category.id, "review_state": ReviewState.REVIEWED},
     )
     outbox.note_change(document.id)  # its category is searchable
     return review
 
 
-def _reviewable(document_id: int):
-    from app.documents.models import Document
-
+def _reviewable(document_id: int) -> Document:
     document = db.session.get(Document, document_id)
     if document is None:
         raise DocumentMissing(f"There is no document number {document_id}.")
@@ -214,8 +209,6 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
     A document that no longer waits (someone decided meanwhile), has no suggestion, or whose
     suggestion is a retired category is left alone and named in `passed_over`.
     """
-    from app.documents.models import Document
-
     if not document_ids:
         raise ReviewError("Select at least one document to accept.")
     documents = db.session.scalars(select(Document).where(Document.id.in_(set(document_ids))).order_by(Document.id))
@@ -223,7 +216,7 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
     accepted: list[str] = []
     passed_over: list[str] = []
     for document in documents:
-        if document.state != "processed" or document.review_state != NEEDS_REVIEW or document.deleted_at:
+        if not document.is_live or document.review_state != ReviewState.NEEDS_REVIEW:
             passed_over.append(f"{document.filename} no longer waits for review.")
         elif not document.predictions:
             passed_over.append(f"{document.filename} has no suggestion to accept.")
@@ -240,13 +233,11 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
 
 def filed_counts() -> list[tuple[Category, int]]:
     """Every category with how many documents are filed under it now (accepted or reviewed), counted each time."""
-    from app.documents.models import Document
-
     counts = dict(
         db.session.execute(
             select(Document.category_id, func.count(Document.id))
             .where(
-                Document.review_state.in_((AUTO_ACCEPTED, REVIEWED)),
+                Document.review_state.in_((ReviewState.AUTO_ACCEPTED, ReviewState.REVIEWED)),
                 Document.category_id.is_not(None),
                 Document.deleted_at.is_(None),
             )
@@ -258,10 +249,5 @@ def filed_counts() -> list[tuple[Category, int]]:
 
 
 def waiting_count() -> int:
-    from app.documents.models import Document
-
-    return db.session.scalar(
-        select(func.count(Document.id)).where(
-            Document.state == "processed", Document.review_state == NEEDS_REVIEW, Document.deleted_at.is_(None)
-        )
-    )
+    """How many documents wait for a person, whatever the review page's filters."""
+    return queries.size(queries.QueueFilter())

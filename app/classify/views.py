@@ -9,7 +9,10 @@ from app.auth.access import role_required
 from app.auth.models import Role
 from app.classify import categories
 from app.classify.forms import CategoryForm
+from app.classify.models import Category
+from app.extensions import db
 from app.forms import ConfirmForm
+from app.web import require_confirmation
 
 bp = Blueprint("classify", __name__, url_prefix="/admin/categories")
 
@@ -46,11 +49,7 @@ def index():
 @bp.post("/<int:category_id>/<any(activate, deactivate):action>")
 def set_active(category_id: int, action: str):
     """Retire a category or bring it back."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
-    from app.classify.models import Category
-    from app.extensions import db
-
+    require_confirmation()
     category = db.session.get(Category, category_id)
     if category is None:
         abort(404)

@@ -16,6 +16,10 @@ the backup runs is simply not in it, and none that the copy names is missing.
 Left out on purpose: the search index (rebuilt from the database on restore), thumbnails
 (derived; redrawn on restore), the queue (tasks are re-created by the sweepers), and
 DATA_DIR/secret_key (set SECRET_KEY in production; without it, sessions start afresh).
+
+One piece: making a backup and restoring one are two halves of one folder format (the manifest, the
+layout, the database copy and its facts, hashing copies); apart, each half would reach into the
+other's helpers. The sections below keep them apart inside the module.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from huey.signals import SIGNAL_ERROR, SIGNAL_TIMEOUT
 from app.db_types import utcnow
 from app.extensions import db
 from app.ops import workers
-from app.queue import app_context, consumer_settings, huey, on_periodic_run, one_line
+from app.queue import app_context, huey, on_periodic_run, one_line
+from app.queue_state import consumer_settings
 
 log = logging.getLogger(__name__)
 HOOK_NAME = "quartermaster-heartbeat"

@@ -22,7 +22,7 @@ from app.documents.models import Document, DocumentState
 from app.extensions import db
 from app.ops import workers
 from app.ops.metrics import PREFIX, recorded
-from app.queue import queue_stats
+from app.queue_state import queue_stats
 from app.search.indexer import outbox_backlog
 from app.stock.alerts import open_alert_count
 

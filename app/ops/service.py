@@ -17,7 +17,7 @@ from sqlalchemy import text
 from app.classify import registry
 from app.extensions import db
 from app.ops import workers
-from app.queue import check_queue
+from app.queue_state import check_queue
 
 
 def _check_database() -> None:

@@ -21,7 +21,8 @@ from app.database import begin_write
 from app.db_types import utcnow
 from app.extensions import db
 from app.ops.models import PeriodicRun, TaskFailure, WorkerHeartbeat
-from app.queue import PERIODIC, PeriodicRunEvent, QueueStats, huey, next_run, one_line, queue_stats
+from app.queue import PERIODIC, PeriodicRunEvent, huey, next_run, one_line
+from app.queue_state import QueueStats, queue_stats
 
 STALE_AFTER_BEATS = 3
 PRUNE_AFTER = timedelta(days=1)

@@ -1,11 +1,9 @@
 """Keeping the search index in step with the database: the outbox drain, full rebuilds, and drift checks.
 
-Whoosh allows one writer per index, so every write happens here, under one lock:
+Whoosh allows one writer per index, so every write happens here, under two locks:
 
-1. the Huey lock "search-writer" (Redis or the SQLite queue: across processes and machines). Its
-   value says when its holder last showed signs of life (after each drain batch, every 30 s of a
-   rebuild); a holder silent for LOCK_STALE_AFTER (killed with SIGKILL, say) loses it, so a
-   crash cannot stop indexing for good;
+1. the writer lock of `app.search.writer_lock` (across processes and machines, and taken over
+   from a holder that went silent, so a crash cannot stop indexing for good);
 2. Whoosh's own write lock (an flock the kernel drops when a process dies). If it is busy even
    though we hold (1), we leave the outbox rows for the next run instead of waiting or raising.
 
@@ -13,8 +11,9 @@ A drain reads outbox rows in id order, applies the documents' *current* database
 applying a row twice is harmless), commits the index, and only then deletes exactly the rows
 it applied, by id. A crash between the two steps re-applies those rows next time.
 
-What is indexed: processed documents that are not deleted. Anything else is removed from the
-index whatever the outbox row says, so the database is always the source of truth.
+What is indexed: live documents (`Document.is_live`: processed and not in the trash). Anything
+else is removed from the index whatever the outbox row says, so the database is always the
+source of truth.
 """
 
 from __future__ import annotations
@@ -22,33 +21,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import socket
-import threading
-import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from huey import crontab
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from whoosh.index import FileIndex, LockError
 
-from app.documents.models import Document, DocumentState
+from app.documents.models import Document
 from app.extensions import db
-from app.queue import huey, periodic_task, task
+from app.queue import periodic_task, task
 from app.search import index as search_index
 from app.search.models import SearchOutbox
-from app.search.schema import SCHEMA_VERSION, normalise_category
+from app.search.schema import SCHEMA_VERSION, normalize_category
+from app.search.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "search-writer"
-LOCK_STALE_AFTER = 10 * 60  # seconds without a sign of life from the holder (it refreshes every batch)
 REBUILD_BATCH = 500
 FORGET_CHUNK = 1000
 Progress = Callable[[int, int], None]  # (documents done, documents in all)
@@ -59,14 +51,6 @@ class WriterBusy(RuntimeError):
 
 
 # ---------------------------------------------------------------- what is indexed
-
-
-def indexable(document: Document | None) -> bool:
-    """Whether a document belongs in the index: processed and not deleted."""
-    return document is not None and document.deleted_at is None and document.state == DocumentState.PROCESSED.value
-
-
-INDEXABLE = and_(Document.deleted_at.is_(None), Document.state == DocumentState.PROCESSED.value)
 
 
 def document_fields(document: Document) -> dict[str, Any]:
@@ -81,7 +65,7 @@ def document_fields(document: Document) -> dict[str, Any]:
         "uploaded": uploaded,
     }
     if document.category is not None:
-        fields["category"] = normalise_category(document.category.name)
+        fields["category"] = normalize_category(document.category.name)
     if document.review_state:
         fields["review"] = document.review_state
     if document.uploaded_by is not None:
@@ -99,75 +83,6 @@ def _checksum(fields: dict[str, Any]) -> str:
     summary["content"] = hashlib.sha256(fields["content"].encode("utf-8", "surrogatepass")).hexdigest()
     summary["schema"] = SCHEMA_VERSION
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
-
-
-# ---------------------------------------------------------------- the writer lock
-
-
-class WriterLock:
-    """Huey's "search-writer" lock, with a heartbeat so a dead holder's lock can be taken over.
-
-    Same key as `huey.lock_task("search-writer")` (so `huey_consumer --flush-locks` clears it);
-    the stored value is {"owner", "at"} instead of "1".
-    """
-
-    def __init__(self) -> None:
-        huey.lock_task(LOCK_NAME)  # registers the key with Huey
-        self.key = f"{huey.name}.lock.{LOCK_NAME}"
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.held = False
-
-    def _value(self) -> dict[str, object]:
-        return {"owner": self.owner, "at": time.time()}
-
-    def acquire(self, wait: float = 0.0) -> bool:
-        """Take the lock, waiting up to `wait` seconds; False when someone else keeps it."""
-        deadline = time.monotonic() + wait
-        while True:
-            if huey.put_if_empty(self.key, self._value()):
-                self.held = True
-                return True
-            holder = huey.get(self.key, peek=True)
-            if isinstance(holder, dict) and time.time() - float(holder.get("at", 0)) > LOCK_STALE_AFTER:
-                log.warning("taking over the search writer lock from a silent holder", extra={"holder": holder})
-                huey.delete(self.key)
-                continue
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.25)
-
-    def refresh(self) -> None:
-        """Show the lock's holder is alive (call at least every few minutes while holding it)."""
-        holder = huey.get(self.key, peek=True)
-        if isinstance(holder, dict) and holder.get("owner") == self.owner:
-            huey.put(self.key, self._value())
-        else:
-            log.warning("the search writer lock was taken over while held", extra={"holder": holder})
-
-    @contextmanager
-    def kept_alive(self, every: float = 30.0) -> Iterator[None]:
-        """Refresh the lock from a background thread during a long step (a rebuild's final commit can take minutes)."""
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(every):
-                self.refresh()
-
-        thread = threading.Thread(target=beat, name="search-writer-heartbeat", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
-
-    def release(self) -> None:
-        if not self.held:
-            return
-        self.held = False
-        holder = huey.get(self.key, peek=True)
-        if isinstance(holder, dict) and holder.get("owner") == self.owner:
-            huey.delete(self.key)
 
 
 def _session() -> Session:
@@ -239,7 +154,7 @@ def _apply(ix: FileIndex, session: Session, document_ids: list[int]) -> None:
     entries = {
         document_id: document_fields(documents[document_id])
         for document_id in document_ids
-        if indexable(documents.get(document_id))
+        if document_id in documents and documents[document_id].is_live
     }
     session.rollback()
     writer = _open_writer(ix)
@@ -311,7 +226,7 @@ def _rebuild_locked(lock: WriterLock, progress: Progress | None) -> tuple[int, i
         with _session() as session:
             # Rows already queued describe changes this rebuild reads anyway; later ones are applied after.
             covered = list(session.scalars(select(SearchOutbox.id)))
-            total = session.scalar(select(func.count(Document.id)).where(INDEXABLE)) or 0
+            total = session.scalar(select(func.count(Document.id)).where(Document.is_live)) or 0
             session.rollback()
             path, ix = search_index.new_index()
             done = 0
@@ -348,7 +263,10 @@ def _indexable_batches(session: Session) -> Iterator[list[Document]]:
     while True:
         batch = list(
             session.scalars(
-                select(Document).where(INDEXABLE, Document.id > last_id).order_by(Document.id).limit(REBUILD_BATCH)
+                select(Document)
+                .where(Document.is_live, Document.id > last_id)
+                .order_by(Document.id)
+                .limit(REBUILD_BATCH)
             )
         )
         if not batch:
@@ -387,7 +305,7 @@ def verify() -> Drift:
         try:
             ix = search_index.open_current()
         except search_index.IndexUnavailable as error:
-            expected = set(session.scalars(select(Document.id).where(INDEXABLE)))
+            expected = set(session.scalars(select(Document.id).where(Document.is_live)))
             return Drift(missing=sorted(expected - pending), pending=len(pending), problem=str(error))
         with ix.searcher() as searcher:
             indexed = {int(stored["id"]): stored.get("checksum") for stored in searcher.all_stored_fields()}

@@ -7,12 +7,10 @@ worker to apply the rows soon; if the queue is unreachable, the periodic drain p
 
 from __future__ import annotations
 
-import logging
-
 from app.extensions import db
+from app.queue import enqueue_after_commit
+from app.search.indexer import drain_outbox
 from app.search.models import SearchOutbox
-
-log = logging.getLogger(__name__)
 
 
 def note_change(document_id: int, *, deleted: bool = False) -> None:
@@ -21,10 +19,9 @@ def note_change(document_id: int, *, deleted: bool = False) -> None:
 
 
 def request_drain() -> None:
-    """Ask a worker to apply the outbox now (after commit); never fails the caller."""
-    from app.search import indexer
+    """Ask a worker to apply the outbox now; never fails the caller.
 
-    try:
-        indexer.drain_outbox()
-    except Exception:  # the queue is down: the periodic drain applies the rows later
-        log.warning("search drain not enqueued; the periodic drain will apply the outbox", exc_info=True)
+    Callers have committed their change (and its outbox rows) already, so the commit that
+    `enqueue_after_commit` makes first finds nothing left to write.
+    """
+    enqueue_after_commit(drain_outbox, fallback="the periodic drain applies the outbox within a minute")

@@ -58,7 +58,7 @@ def name_analyzer():
     return IDTokenizer() | LowercaseFilter() | _SpacedName()
 
 
-def normalise_category(name: str) -> str:
+def normalize_category(name: str) -> str:
     """A category name as the index holds it (lower case, single spaces)."""
     return next(iter(name_analyzer()(name))).text if name.strip() else ""
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from flask import Blueprint, abort, request
+from flask import Blueprint, request
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.models import User
 from app.classify.models import Category
 from app.csvio import csv_response
 from app.documents.models import Document
+from app.documents.queries import uploader_choices
 from app.extensions import db
 from app.search import service
+from app.search.filters import SearchFilters
 from app.search.forms import SearchForm
-from app.web import invalid_filters, render_page
+from app.web import Filtered, read_filters, render_page
 
 bp = Blueprint("search", __name__)
 
@@ -25,63 +23,34 @@ CSV_LIMIT = 10_000  # a search export is for a person's spreadsheet; `flask sear
 CSV_COLUMNS = ["document_id", "filename", "category", "state", "uploaded_at", "score", "url"]
 
 
-@dataclass(frozen=True)
-class Pages:
-    """What the shared pager macro needs, for a search result."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def _form() -> tuple[SearchForm, dict, str | None]:
+def _read_filters() -> Filtered[SearchForm, SearchFilters]:
+    """The search form bound to the query string (its choices from the database) and the filters it asks for."""
     form = SearchForm(formdata=request.args)
     names = db.session.scalars(select(Category.name).order_by(Category.active.desc(), Category.name)).all()
     form.category.choices = [SelectChoice("", "Any")] + [SelectChoice(n, n) for n in names]
-    uploaders = db.session.execute(
-        select(User.id, User.email).where(User.id.in_(select(Document.uploaded_by).distinct())).order_by(User.email)
-    ).all()
-    form.uploader.choices = [SelectChoice("", "Anyone")] + [SelectChoice(e, e) for _, e in uploaders]
-    if not form.validate():
-        return form, {}, invalid_filters(form)
-    filters = {
-        "category": form.category.data or None,
-        "state": form.state.data or None,
-        "review": form.review.data or None,
-        "uploader": form.uploader.data or None,
-        "since": form.since.data,
-        "until": form.until.data,
-    }
-    return form, {k: v for k, v in filters.items() if v}, None
+    form.uploader.choices = uploader_choices("email")
+    return read_filters(form, _filters_of, SearchFilters())
+
+
+def _filters_of(form: SearchForm) -> SearchFilters:
+    return SearchFilters(
+        category=form.category.data or None,
+        state=form.state.data or None,
+        review=form.review.data or None,
+        uploader=form.uploader.data or None,
+        since=form.since.data,
+        until=form.until.data,
+    )
 
 
 @bp.get("/search")
 def index():
     """The search page; htmx asks for the results block only, as the person types."""
-    form, filters, problem = _form()
+    filtered = _read_filters()
+    form, filters = filtered.form, filtered.filters
     page = max(1, request.args.get("page", 1, type=int) or 1)
     result = None
-    if not problem:
+    if not filtered.problem:
         result = service.search(
             form.q.data or "", filters=filters, page=page, per_page=PER_PAGE, sort=form.sort.data or "relevance"
         )
@@ -90,18 +59,18 @@ def index():
         "results",
         form=form,
         result=result,
-        pages=Pages(page, PER_PAGE, result.total) if result else None,
-        problem=problem,
+        # The page as asked for: the service caps how deep a search may page, the pager says where the person is.
+        pages=service.Pages(page, PER_PAGE, result.total) if result else None,
+        problem=filtered.problem,
         args=request.args.to_dict(),
-    ), (400 if problem else 200)
+    ), filtered.status
 
 
 @bp.get("/search.csv")
 def export():
     """The matching documents as CSV (best first, up to CSV_LIMIT), same query and filters as the page."""
-    form, filters, problem = _form()
-    if problem:
-        abort(400, description=problem)
+    filtered = _read_filters()
+    form, filters = filtered.form, filtered.or_400()
     result = service.search(
         form.q.data or "",
         filters=filters,

@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from app.classify import categories, registry
-from app.documents import service
+from app.classify import categories, registry, retraining
+from app.documents import queries, service
 from app.extensions import db
 
 INVOICE = (
@@ -20,14 +20,14 @@ def trained(app):
     """Default categories and a first model, as `make run` leaves them."""
     with app.app_context():
         categories.ensure_default_categories()
-        registry.train_candidate(per_category=40, seed=1)
+        retraining.train_candidate(per_category=40, seed=1)
 
 
 def _ingest(app, text: str):
     with app.app_context():
         document_id = service.ingest(io.BytesIO(text.encode()), "upload.txt", user_id=None).document.id
         db.session.expire_all()
-        return service.get_document(document_id)
+        return queries.get_document(document_id)
 
 
 def test_a_clear_invoice_gets_its_category_and_top_three(app, trained):
@@ -58,7 +58,7 @@ def test_without_a_model_or_without_text_documents_wait_for_review(app):
     assert document.review_reason == "There is no active model yet."
     with app.app_context():
         categories.ensure_default_categories()
-        registry.train_candidate(per_category=20, seed=3)
+        retraining.train_candidate(per_category=20, seed=3)
     blank = _ingest(app, "   \n\t  ")
     assert blank.review_state == "needs_review"
     assert blank.review_reason == "No text was found in the document."
@@ -100,7 +100,7 @@ def test_a_review_files_the_document_and_records_what_the_model_said(app, traine
         credit_note = db.session.scalar(select(Category).where(Category.name == "credit note"))
         review = classify.review_document(document.id, credit_note.id, user_id=None)
         assert (review.predicted, review.accepted) == ("invoice", False)
-        reviewed = service.get_document(document.id)
+        reviewed = queries.get_document(document.id)
         assert (reviewed.review_state, reviewed.category.name) == ("reviewed", "credit note")
         invoice = db.session.scalar(select(Category).where(Category.name == "invoice"))
         again = classify.review_document(document.id, invoice.id, user_id=None)  # re-opened and changed later
@@ -115,8 +115,8 @@ def test_a_review_files_the_document_and_records_what_the_model_said(app, traine
         db.session.commit()
         process_document.call_local(document.id)
         db.session.expire_all()
-        assert service.get_document(document.id).category.name == "invoice"
-        assert service.get_document(document.id).review_state == "reviewed"
+        assert queries.get_document(document.id).category.name == "invoice"
+        assert queries.get_document(document.id).review_state == "reviewed"
 
 
 def test_a_document_reading_like_a_reviewed_one_is_filed_the_same_way(app, trained):
@@ -145,21 +145,22 @@ def test_a_document_reading_like_a_reviewed_one_is_filed_the_same_way(app, train
 
 
 def test_predict_gives_the_active_models_top_three(app, trained):
-    from app.classify import runtime
+    from app.classify import service as classify
 
     with app.app_context():
-        top = runtime.predict(INVOICE)
+        top = classify.predict(INVOICE)
         assert next(name for name, _ in top) == "invoice"
         assert len(top) == 3
         assert all(0 <= p <= 1 for _, p in top)
-        assert runtime.predict("") == []
+        assert classify.predict("") == []
 
 
 def test_predict_without_a_model_says_so(app):
     from app.classify import runtime
+    from app.classify import service as classify
 
     with app.app_context(), pytest.raises(runtime.ModelUnavailable, match="no active model"):
-        runtime.predict(INVOICE)
+        classify.predict(INVOICE)
 
 
 def test_ten_megabytes_of_text_are_classified_from_their_start_and_kept_whole(app, trained):
@@ -168,12 +169,13 @@ def test_ten_megabytes_of_text_are_classified_from_their_start_and_kept_whole(ap
     document = _ingest(app, huge)
     assert document.state == "processed"
     from app.classify import runtime
+    from app.classify import service as classify
 
     with app.app_context():
         # The model read only the start: the same answer as for the first 20,000 characters alone.
-        start = runtime.predict(huge[: runtime.DEFAULT_MAX_CHARS])
+        start = classify.predict(huge[: runtime.DEFAULT_MAX_CHARS])
         assert [name for name, _ in start] == [name for name, _ in document.predictions]
-        assert runtime.predict(huge[:50_000])[0][0] == start[0][0]
+        assert classify.predict(huge[:50_000])[0][0] == start[0][0]
     assert len(document.text) >= 10_000_000  # search gets the whole text
 
 

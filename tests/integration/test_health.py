@@ -24,10 +24,10 @@ def test_readyz_lists_each_dependency(client):
 def test_readyz_reports_the_model_without_failing_for_it(app, client):
     assert client.get("/readyz").json["model"] == "no active model: documents wait for review"
     with app.app_context():
-        from app.classify import categories, registry
+        from app.classify import categories, registry, retraining
 
         categories.ensure_default_categories()
-        version = registry.train_candidate(per_category=15, seed=2).candidate
+        version = retraining.train_candidate(per_category=15, seed=2).candidate
         path = registry.models_dir() / version.filename
         version_id = version.id
     assert client.get("/readyz").json["model"].startswith(f"version {version_id}, macro-F1 ")

@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from app.classify import categories, registry, tasks
+from app.classify import categories, registry, retraining, tasks
 from app.classify.models import TrainingRun
 from app.documents import service
 from app.documents.models import Document
@@ -46,8 +46,8 @@ def test_the_worker_uses_a_promoted_version_for_the_next_document_without_a_rest
     app = app_with(services.TEST_REDIS_URL)
     with app.app_context():
         categories.ensure_default_categories()
-        first = registry.train_candidate(per_category=30, seed=1).candidate.id
-        second = registry.train_candidate(per_category=30, seed=2, force=True).candidate.id
+        first = retraining.train_candidate(per_category=30, seed=1).candidate.id
+        second = retraining.train_candidate(per_category=30, seed=2, force=True).candidate.id
         registry.promote(first, user_id=None)  # roll back: the first version is the one in use
     worker = start_worker()
 
@@ -72,7 +72,7 @@ def test_a_retrain_runs_in_the_worker_and_its_progress_can_be_watched(setup):
     start_worker()
     seen: list[tuple[str, int]] = []
     with app.app_context():
-        run_id = tasks.start_retrain(user_id=None, trigger="manual").run.id
+        run_id = retraining.start_retrain(user_id=None, trigger="manual", task=tasks.retrain).run.id
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             db.session.rollback()
@@ -94,9 +94,9 @@ def test_a_retrain_asked_for_while_the_queue_is_down_fails_with_the_reason(setup
     app_with, _ = setup
     down = app_with("redis://127.0.0.1:1/0")  # nothing listens there
     with down.app_context():
-        started = tasks.start_retrain(user_id=None, trigger="manual")
+        started = retraining.start_retrain(user_id=None, trigger="manual", task=tasks.retrain)
         run = db.session.scalar(select(TrainingRun).where(TrainingRun.id == started.run.id))
         assert run.state == "failed"
         assert run.error.startswith("The task queue could not be reached, so training did not start")
         # It does not block the next attempt.
-        assert tasks.run_under_way() is None
+        assert retraining.run_under_way() is None

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from app.classify import categories, registry, runtime
+from app.classify import categories, registry, retraining, runtime
 from app.classify.models import ModelVersion
 from app.extensions import db
 from app.ops.models import AuditEvent
@@ -66,7 +66,7 @@ def test_admins_promoting_at_once_leave_exactly_one_active_version(app):
     """Real threads, each with its own connection, promote different versions at the same moment, again and again."""
     with app.app_context():
         categories.ensure_default_categories()
-        registry.train_candidate(per_category=20, seed=1)
+        retraining.train_candidate(per_category=20, seed=1)
         ids = [registry.active_version().id, *_copies_of_the_active_model(3)]
 
     def promote(version_id: int):

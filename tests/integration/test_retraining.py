@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.charts import RateBucket, rate_chart
-from app.classify import categories, registry, runtime, tasks
+from app.classify import categories, evaluation, registry, retraining, runtime, tasks
 from app.classify import service as classify
 from app.classify.models import Category, ModelVersion, Review, TrainingRun
 from app.db_types import utcnow
@@ -32,7 +32,7 @@ SLEEVE = ("sleeve", "wrapper", "band", "collar", "tag", "label", "seal", "strip"
 @pytest.fixture(autouse=True)
 def small_models(monkeypatch):
     """Retrains started by the button or the schedule train small models too."""
-    monkeypatch.setattr(tasks, "TRAIN_PER_CATEGORY", PER_CATEGORY)
+    monkeypatch.setattr(retraining, "TRAIN_PER_CATEGORY", PER_CATEGORY)
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def seeded(app):
         categories.ensure_default_categories()
 
 
-def _train(**options) -> registry.TrainingOutcome:
-    return registry.train_candidate(per_category=options.pop("per_category", PER_CATEGORY), **options)
+def _train(**options) -> retraining.TrainingOutcome:
+    return retraining.train_candidate(per_category=options.pop("per_category", PER_CATEGORY), **options)
 
 
 def _file(texts_and_categories: list[tuple[str, str]], *, user_id: int | None = None) -> list[int]:
@@ -81,7 +81,7 @@ def _held_out_texts(count: int, *, held: bool) -> list[str]:
     found = []
     for i in itertools.count():
         text = f"Sample swatch {i} zintaroop {SLEEVE[i % 10]} offcut {1000 + i}"
-        if registry.is_held_out(text) == held:
+        if evaluation.is_held_out(text) == held:
             found.append(text)
         if len(found) == count:
             return found
@@ -98,7 +98,7 @@ def test_reviewed_documents_flow_into_the_next_training_set(app, seeded):
         categories.create_category("tasting notes", user_id=None)
         ids = _file([(_tasting_note(i), "tasting notes") for i in range(40)])
         texts = [db.session.get(Document, i).text for i in ids]
-        held = sum(registry.is_held_out(text) for text in texts)
+        held = sum(evaluation.is_held_out(text) for text in texts)
         assert 0 < held < len(texts)
         newest_review = db.session.scalar(select(func.max(Review.id)))
 
@@ -107,10 +107,10 @@ def test_reviewed_documents_flow_into_the_next_training_set(app, seeded):
         assert candidate.reviewed_size == len(texts) - held
         assert candidate.training_size == 10 * PER_CATEGORY + candidate.reviewed_size
         assert candidate.metrics["eval_reviewed"] == held
-        assert candidate.metrics["eval_generated"] == 10 * registry.HELD_OUT_PER_CATEGORY
+        assert candidate.metrics["eval_generated"] == 10 * evaluation.HELD_OUT_PER_CATEGORY
         assert candidate.last_review_id == newest_review
         assert outcome.promoted, outcome.reason  # the old model cannot know the new category: it scores lower
-        assert runtime.predict("quorbleflax cupping notes, malty finish")[0][0] == "tasting notes"
+        assert classify.predict("quorbleflax cupping notes, malty finish")[0][0] == "tasting notes"
         assert candidate.metrics["per_class"]["tasting notes"]["support"] == held
 
 
@@ -120,11 +120,11 @@ def test_a_documents_latest_review_is_what_is_learnt(app, seeded):
         contract = db.session.scalar(select(Category).where(Category.name == "contract"))
         for document_id in ids:  # a person changed their mind on every one
             classify.review_document(document_id, contract.id, user_id=None)
-        found = registry.reviewed_texts()
+        found = evaluation.reviewed_texts()
         assert set(found.train_labels + found.held_labels) == {"contract"}
         assert len(found.train_texts) + len(found.held_texts) == 6
         categories.set_active("contract", False, user_id=None)  # a retired category teaches nothing
-        assert registry.reviewed_texts().train_texts == []
+        assert evaluation.reviewed_texts().train_texts == []
 
 
 def test_held_out_reviewed_documents_are_measured_on_but_never_trained_on(app, seeded):
@@ -381,19 +381,19 @@ def test_the_periodic_retrain_waits_for_new_reviews(app, seeded):
         app.config["RETRAIN_MIN_REVIEWS"] = 2
         _train()
         later = utcnow() + timedelta(hours=25)
-        decision = tasks.retrain_due(now=later)
+        decision = retraining.retrain_due(now=later)
         assert not decision
         assert decision.reason == "0 new reviews since the last training; the periodic retrain waits for 2."
 
         _file([(_tasting_note(i), "receipt") for i in range(3)])
-        assert tasks.retrain_due(now=later)
-        assert tasks.retrain_due(now=later).reason == "3 new reviews since the last training."
-        too_soon = tasks.retrain_due()  # the model is minutes old
+        assert retraining.retrain_due(now=later)
+        assert retraining.retrain_due(now=later).reason == "3 new reviews since the last training."
+        too_soon = retraining.retrain_due()  # the model is minutes old
         assert not too_soon
         assert "the next is due after" in too_soon.reason
 
         app.config["RETRAIN_EVERY_HOURS"] = 0.0
-        assert tasks.retrain_due(now=later).reason.startswith("The periodic retrain is off")
+        assert retraining.retrain_due(now=later).reason.startswith("The periodic retrain is off")
         app.config["RETRAIN_EVERY_HOURS"] = 24.0
 
         # The schedule's own task: a day later it starts a run, which learns the three reviews.
@@ -405,7 +405,7 @@ def test_the_periodic_retrain_waits_for_new_reviews(app, seeded):
         newest = db.session.get(ModelVersion, run.model_version_id)
         assert newest.last_review_id == db.session.scalar(select(func.max(Review.id)))
         # Nothing new since: the next tick does nothing, however late.
-        assert tasks.retrain_due(now=utcnow() + timedelta(days=3)).reason.startswith("0 new reviews")
+        assert retraining.retrain_due(now=utcnow() + timedelta(days=3)).reason.startswith("0 new reviews")
         tasks.scheduled_retrain.call_local()
         assert db.session.scalar(select(func.count(TrainingRun.id))) == 1
 

@@ -17,7 +17,7 @@ from app import create_app
 from app.config import config_for_tests
 from app.extensions import db
 from app.search import index as search_index
-from app.search import indexer
+from app.search import indexer, writer_lock
 from app.search.models import SearchOutbox
 from app.search.service import search
 from tests.integration.test_search_index import indexed_ids, make_document, outbox_rows
@@ -53,7 +53,7 @@ def _hold_writer_then_die(data_dir: str, url: str, queue: str, ready) -> None:
     """Take both locks, start writing a document, and wait to be killed."""
     app = _child_app(data_dir, url, queue)
     with app.app_context():
-        lock = indexer.WriterLock()
+        lock = writer_lock.WriterLock()
         assert lock.acquire()
         writer = search_index.open_current(for_writing=True).writer()
         writer.add_document(id="999999", filename="half.txt", content="never committed")
@@ -63,7 +63,7 @@ def _hold_writer_then_die(data_dir: str, url: str, queue: str, ready) -> None:
 
 def _drain_after_a_crash(data_dir: str, url: str, queue: str, result) -> None:
     app = _child_app(data_dir, url, queue)
-    indexer.LOCK_STALE_AFTER = 1  # the dead holder went silent a moment ago
+    writer_lock.LOCK_STALE_AFTER = 1  # the dead holder went silent a moment ago
     time.sleep(1.5)
     with app.app_context():
         result.put(indexer.drain())

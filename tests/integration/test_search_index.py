@@ -16,7 +16,7 @@ from app.documents.models import Document
 from app.extensions import db
 from app.queue import huey
 from app.search import index as search_index
-from app.search import indexer
+from app.search import indexer, writer_lock
 from app.search import service as search_service
 from app.search.cli import search_cli
 from app.search.models import SearchOutbox
@@ -171,7 +171,7 @@ def test_a_crash_between_the_index_commit_and_the_outbox_delete_is_repaired_next
         with search_index.open_current().searcher() as searcher:
             assert searcher.doc_count() == 4  # re-applying replaced entries, it did not duplicate them
         assert indexer.verify().clean
-        assert not huey.is_locked(indexer.LOCK_NAME)  # the crash released the lock
+        assert not huey.is_locked(writer_lock.LOCK_NAME)  # the crash released the lock
 
 
 def test_rows_queued_during_a_drain_are_kept_and_applied(app, monkeypatch):
@@ -195,7 +195,7 @@ def test_rows_queued_during_a_drain_are_kept_and_applied(app, monkeypatch):
 def test_a_busy_writer_lock_leaves_the_rows_for_the_next_run(app):
     with app.app_context():
         document_id = make_document("busy.txt", "blackcurrant")
-        holder = indexer.WriterLock()
+        holder = writer_lock.WriterLock()
         assert holder.acquire()
         try:
             assert indexer.drain() == 0
@@ -224,26 +224,26 @@ def test_a_whoosh_lock_held_elsewhere_never_surfaces_as_an_error(app):
 def test_a_lock_left_by_a_dead_worker_is_taken_over(app):
     with app.app_context():
         document_id = make_document("stale.txt", "rhubarb")
-        key = f"{huey.name}.lock.{indexer.LOCK_NAME}"
-        huey.put(key, {"owner": "gone:1:x", "at": time.time() - indexer.LOCK_STALE_AFTER - 5})
+        key = f"{huey.name}.lock.{writer_lock.LOCK_NAME}"
+        huey.put(key, {"owner": "gone:1:x", "at": time.time() - writer_lock.LOCK_STALE_AFTER - 5})
         assert indexer.drain() == 1
         assert document_id in indexed_ids()
-        assert not huey.is_locked(indexer.LOCK_NAME)
+        assert not huey.is_locked(writer_lock.LOCK_NAME)
 
 
 def test_a_long_rebuild_keeps_its_lock_alive(app):
     with app.app_context():
-        lock = indexer.WriterLock()
+        lock = writer_lock.WriterLock()
         assert lock.acquire()
         try:
             first = huey.get(lock.key, peek=True)["at"]
             with lock.kept_alive(every=0.05):
                 time.sleep(0.3)
             assert huey.get(lock.key, peek=True)["at"] > first
-            assert not indexer.WriterLock().acquire()
+            assert not writer_lock.WriterLock().acquire()
         finally:
             lock.release()
-        assert not huey.is_locked(indexer.LOCK_NAME)
+        assert not huey.is_locked(writer_lock.LOCK_NAME)
 
 
 def test_many_small_drains_do_not_pile_up_segments(app):

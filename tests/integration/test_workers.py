@@ -31,7 +31,8 @@ from app.ops import consumer, workers
 from app.ops.models import PeriodicRun, TaskFailure, WorkerHeartbeat
 from app.ops.service import worker_status
 from app.ops.tasks import record_heartbeat
-from app.queue import PeriodicRunEvent, describe_schedule, enqueued_at, huey, next_run, queue_stats
+from app.queue import PeriodicRunEvent, describe_schedule, enqueued_at, huey, next_run
+from app.queue_state import queue_stats
 from tests.conftest import PASSWORD, Client
 from tests.support import services
 from tests.support.consumer import shared_setup

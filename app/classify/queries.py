@@ -1,6 +1,6 @@
-"""Which documents wait for a person, in which order, and how to step through them.
+"""What the review page lists: which documents wait for a person, in which order, and how to step through them.
 
-The queue is every processed document in `needs_review`, the least sure first: documents
+The queue is every live document (processed, not in the trash) in `needs_review`, the least sure first: documents
 without any prediction (no text, no model) come before the lowest confidence, and ties go
 by id, so the order is total and stable while people work through it. Moving to the next
 or previous item is a keyset step from the current item's place in that order, which keeps
@@ -14,8 +14,7 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
-from app.classify.service import NEEDS_REVIEW
-from app.documents.models import Document
+from app.documents.models import Document, ReviewState
 from app.extensions import db
 from app.querying import within_dates
 
@@ -43,9 +42,7 @@ class QueueFilter:
 
 def waiting(filters: QueueFilter) -> Select[tuple[Document]]:
     """The queue under `filters`, in review order."""
-    query = select(Document).where(
-        Document.state == "processed", Document.review_state == NEEDS_REVIEW, Document.deleted_at.is_(None)
-    )
+    query = select(Document).where(Document.is_live, Document.review_state == ReviewState.NEEDS_REVIEW)
     if filters.category_id:
         query = query.where(Document.category_id == filters.category_id)
     if filters.uploader_id:
