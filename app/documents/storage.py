@@ -19,6 +19,8 @@ from typing import BinaryIO, Protocol
 
 from flask import current_app
 
+from app.files import fsync_directory
+
 CHUNK = 1024 * 1024
 
 
@@ -75,7 +77,7 @@ class LocalBlobStore:
             final.parent.mkdir(parents=True, exist_ok=True)
             # Same name, same bytes: if it is there already, ours is a spare copy.
             os.replace(temp, final)
-            _fsync_dir(final.parent)
+            fsync_directory(final.parent)
             return StoredBlob(sha256, size, final)
         finally:
             temp.unlink(missing_ok=True)
@@ -88,15 +90,6 @@ class LocalBlobStore:
 
     def delete(self, sha256: str) -> None:
         self.local_path(sha256).unlink(missing_ok=True)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def blob_store() -> BlobStore:

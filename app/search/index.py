@@ -37,6 +37,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
+from app.files import fsync_directory
 from app.search.schema import SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
@@ -123,14 +124,6 @@ def new_index(root: Path | None = None) -> tuple[Path, FileIndex]:
     return path, whoosh_index.create_in(str(path), build_schema())
 
 
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def swap_to(path: Path) -> None:
     """Make the index in `path` the live one in a single rename, then remove the ones before the previous."""
     root = path.parent
@@ -141,7 +134,7 @@ def swap_to(path: Path) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, root / POINTER)
-    _fsync_directory(root)
+    fsync_directory(root)
     keep = {path.name} | ({previous.directory} if previous else set())
     for child in root.iterdir():
         # Swaps happen under the writer lock, so any other directory is an older index or an abandoned rebuild.

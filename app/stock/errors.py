@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.errors import DomainError
+from app.errors import Conflict, DomainError, NotFound
 
 
 class StockError(DomainError):
@@ -12,27 +12,27 @@ class StockError(DomainError):
 
 
 class InvalidQuantity(StockError):
-    pass
+    """Not a whole number, zero where a change is wanted, or out of bounds."""
 
 
 class InvalidReason(StockError):
-    pass
+    """Not one of the ledger's reasons."""
 
 
-class ProductNotFound(StockError):
-    status_code = 404
+class ProductNotFound(StockError, NotFound):
+    """No product has that id or SKU."""
 
 
-class InactiveProduct(StockError):
-    status_code = 409
+class InactiveProduct(StockError, Conflict):
+    """The product is retired: its stock cannot change."""
 
 
-class DuplicateSku(StockError):
-    status_code = 409
+class DuplicateSku(StockError, Conflict):
+    """Another product has that SKU."""
 
 
-class IdempotencyConflict(StockError):
-    status_code = 409
+class IdempotencyConflict(StockError, Conflict):
+    """The same idempotency key came with a different change."""
 
 
 class InvalidProduct(StockError):
@@ -50,10 +50,8 @@ class Shortage:
     available: int
 
 
-class InsufficientStock(StockError):
+class InsufficientStock(StockError, Conflict):
     """Not enough on hand; names each SKU with what is available."""
-
-    status_code = 409
 
     def __init__(self, shortages: list[Shortage]) -> None:
         self.shortages = shortages
@@ -65,22 +63,22 @@ class InsufficientStock(StockError):
         super().__init__("Not enough stock — " + "; ".join(parts) + ". Nothing was changed.")
 
 
-class OrderNotFound(StockError):
-    status_code = 404
+class OrderNotFound(StockError, NotFound):
+    """No order has that id."""
 
 
-class OrderStateError(StockError):
-    status_code = 409
+class OrderStateError(StockError, Conflict):
+    """The order's status does not allow the change (placing a cancelled order, say)."""
 
 
 class InvalidOrder(StockError):
-    pass
+    """An order without lines, or with a line the form cannot use."""
 
 
 # Alerts are not stock changes: their errors are not StockErrors, which the stock pages show on a form.
-class AlertNotFound(DomainError):
-    status_code = 404
+class AlertNotFound(NotFound):
+    """No alert has that id."""
 
 
-class AlertStateError(DomainError):
-    status_code = 409
+class AlertStateError(Conflict):
+    """The alert is closed, or already acknowledged."""
