@@ -82,20 +82,17 @@ def preceding(filters: QueueFilter, document: Document) -> Document | None:
 
 def position(filters: QueueFilter, document: Document) -> int:
     """1-based place of a waiting `document` in the queue."""
-    earlier = waiting(filters).where(_before(_rank(document), document.id)).order_by(None)
-    return db.session.scalar(select(func.count()).select_from(earlier.subquery())) + 1
+    return _count(waiting(filters).where(_before(_rank(document), document.id))) + 1
+
+
+def _count(query: Select[tuple[Document]]) -> int:
+    """How many rows `query` lists, counted on the table itself (a subquery would select every column, text too)."""
+    return db.session.scalar(query.with_only_columns(func.count(Document.id)).order_by(None)) or 0
 
 
 def size(filters: QueueFilter) -> int:
-    return db.session.scalar(select(func.count()).select_from(waiting(filters).order_by(None).subquery()))
+    return _count(waiting(filters))
 
 
 def is_waiting(filters: QueueFilter, document: Document) -> bool:
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(
-                waiting(filters).where(Document.id == document.id).order_by(None).subquery()
-            )
-        )
-        == 1
-    )
+    return _count(waiting(filters).where(Document.id == document.id)) == 1
