@@ -71,10 +71,10 @@ def read_filters(form: FormT, build: Callable[[FormT], FilterT], empty: FilterT)
     return Filtered(form, build(form))
 
 
-def require_confirmation() -> None:
-    """Refuse (400) a state change whose button-only form did not carry a valid CSRF token."""
+def require_confirmation(expired: str = "The form expired; reload the page and try again.") -> None:
+    """Refuse (400, saying `expired`) a state change whose button-only form did not carry a valid CSRF token."""
     if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+        abort(400, description=expired)
 
 
 # Bounds on the query string, checked before any view (and before the sign-in guard) reads it. The

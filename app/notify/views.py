@@ -6,9 +6,8 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.forms import ConfirmForm
 from app.notify import service
-from app.web import is_htmx, render_page
+from app.web import is_htmx, render_page, require_confirmation
 
 bp = Blueprint("notify", __name__)
 
@@ -17,11 +16,6 @@ bp = Blueprint("notify", __name__)
 def _bell_count():
     """The unread count for the navigation's bell, counted only when a full page draws the bell."""
     return {"bell_count": lambda: service.unread_count(current_user.id)}
-
-
-def _checked() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
 
 
 @bp.get("/notifications")
@@ -52,7 +46,7 @@ def bell():
 @bp.post("/notifications/<int:notification_id>/read")
 def mark_read(notification_id: int):
     """Mark one notice read."""
-    _checked()
+    require_confirmation()
     try:
         notice = service.mark_read(notification_id, user_id=current_user.id)
     except service.NotificationNotFound as error:
@@ -67,7 +61,7 @@ def mark_read(notification_id: int):
 @bp.post("/notifications/read-all")
 def mark_all_read():
     """Mark every notice read."""
-    _checked()
+    require_confirmation()
     count = service.mark_all_read(user_id=current_user.id)
     flash(f"Marked {count} notification{'' if count == 1 else 's'} read.", "success")
     return redirect(url_for("notify.index"), code=303)

@@ -17,7 +17,6 @@ from app.auth.models import Role
 from app.charts import step_chart
 from app.csvio import csv_response
 from app.extensions import db
-from app.forms import ConfirmForm
 from app.stock import importer, queries
 from app.stock.errors import InvalidProduct, ProductNotFound, StockError
 from app.stock.forms import (
@@ -33,7 +32,7 @@ from app.stock.ledger import add_stock, count_stock, new_idempotency_key, remove
 from app.stock.models import REASON_LABELS, Product, Reason
 from app.stock.products import ProductData, create_product, get_product, product_by_sku, update_product
 from app.stock.quantities import parse_change, parse_count
-from app.web import Filtered, is_htmx, read_filters, render_page
+from app.web import Filtered, is_htmx, read_filters, render_page, require_confirmation
 
 bp = Blueprint("stock", __name__)  # routes spell out /stock so the list can have /stock.csv
 
@@ -295,8 +294,7 @@ def import_products():
 @role_required(Role.STAFF)
 def confirm_import(token: str):
     """Import the previewed file: every row, or none if anything changed since the preview."""
-    if not ConfirmForm().validate_on_submit():  # not require_confirmation(): reloading would not bring the file back
-        abort(400, description="The form expired; upload the file again.")
+    require_confirmation("The form expired; upload the file again.")  # reloading would not bring the file back
     path = _upload_path(token)
     if not path.exists():
         abort(404, description="That preview has expired or was already imported; upload the file again.")
