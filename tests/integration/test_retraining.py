@@ -7,7 +7,6 @@ per category) to keep the suite quick.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 from datetime import timedelta
@@ -23,6 +22,7 @@ from app.db_types import utcnow
 from app.documents.models import Document
 from app.extensions import db
 from app.ops.models import AuditEvent
+from tests.support.factories import make_document
 
 PER_CATEGORY = 30
 MOODS = ("bright", "malty", "smoky", "floral", "grassy", "nutty", "earthy", "honeyed", "brisk", "mellow")
@@ -53,18 +53,8 @@ def _file(texts_and_categories: list[tuple[str, str]], *, user_id: int | None = 
     """
     ids = []
     for text, category_name in texts_and_categories:
-        data = text.encode()
-        document = Document(
-            sha256=hashlib.sha256(data).hexdigest(),
-            filename=f"note-{len(ids)}.txt",
-            size=len(data),
-            mime="text/plain",
-            kind="text",
-            state="processed",
-            text=text,
-            **classify.classify_text(text).as_fields(),
-        )
-        db.session.add(document)
+        fields = classify.classify_text(text).as_fields()
+        document = make_document(text=text, filename=f"note-{len(ids)}.txt", **fields)
         db.session.commit()
         category = db.session.scalar(select(Category).where(Category.name == category_name))
         classify.review_document(document.id, category.id, user_id=user_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +10,10 @@ from sqlalchemy import func, select
 
 from app.classify import categories
 from app.classify.models import Category, Review
-from app.documents.models import Document
+from app.documents.models import Document, ReviewState
 from app.extensions import db
 from app.ops.models import AuditEvent
+from tests.support.factories import make_document
 
 
 @pytest.fixture
@@ -30,22 +30,16 @@ def _waiting(app, name: str, confidence: float | None, predicted: str | None = "
         if predicted is not None:
             rest = (1 - confidence) / 2
             predictions = [[predicted, confidence], ["receipt", rest], ["other", rest]]
-        document = Document(
-            sha256=hashlib.sha256(name.encode()).hexdigest(),
-            filename=name,
-            size=100,
-            mime="text/plain",
-            kind="text",
-            state="processed",
+        document = make_document(
             text=f"Text of {name}. " * 5,
-            review_state="needs_review",
+            filename=name,
+            review_state=ReviewState.NEEDS_REVIEW,
             category_id=category.id if category else None,
             predictions=predictions,
             confidence=confidence,
             review_reason="The model is not sure." if predicted else "No text was found in the document.",
             **columns,
         )
-        db.session.add(document)
         db.session.commit()
         return document.id
 

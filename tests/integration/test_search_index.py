@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -22,6 +21,7 @@ from app.search.cli import search_cli
 from app.search.models import SearchOutbox
 from app.search.outbox import note_change, request_drain
 from app.search.schema import SCHEMA_VERSION
+from tests.support import factories
 
 # ---------------------------------------------------------------- helpers shared by the search tests
 
@@ -50,21 +50,16 @@ def make_document(
     note: bool = True,
 ) -> int:
     """A document row as the pipeline leaves it, with its outbox row, committed (the index is not touched)."""
-    document = Document(
-        sha256=uuid.uuid4().hex + uuid.uuid4().hex,
+    document = factories.make_document(
+        text=text,
         filename=filename,
-        size=len(text.encode()),
-        mime="text/plain",
         kind=kind,
         state=state,
-        text=text,
         category_id=category_id(category) if category else None,
         uploaded_by=uploaded_by,
         uploaded_at=uploaded_at or datetime.now(UTC),
         review_state=review_state,
     )
-    db.session.add(document)
-    db.session.flush()
     if note:
         note_change(document.id)
     db.session.commit()
