@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.classify import registry
 from app.classify.models import Category
-from app.errors import DomainError
+from app.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.ops import audit
 
@@ -36,12 +36,12 @@ class CategoryError(DomainError):
     """A category change was refused; the message says why."""
 
 
-class CategoryNotFound(CategoryError):
-    status_code = 404
+class CategoryNotFound(CategoryError, NotFound):
+    """No category has that name or number."""
 
 
-class CategoryExists(CategoryError):
-    status_code = 409
+class CategoryExists(CategoryError, Conflict):
+    """Another category has that name."""
 
 
 def _clean_name(raw: str) -> str:
@@ -79,15 +79,47 @@ def create_category(
 ) -> Category:
     """Add a category (names are compared without regard to case or extra spaces)."""
     name = _clean_name(name)
-    colour = (colour or "#6b7280").strip()
-    if not _COLOUR.match(colour):
-        raise CategoryError(f"{colour!r} is not a colour like #2563eb.")
+    colour = _clean_colour(colour)
     if db.session.scalar(select(Category.id).where(Category.name == name)) is not None:
         raise CategoryExists(f"A category {name!r} already exists.")
-    category = Category(name=name, description=(description or "").strip()[:500] or None, colour=colour.lower())
+    category = Category(name=name, description=(description or "").strip()[:500] or None, colour=colour)
     db.session.add(category)
     db.session.flush()
     _commit_change("category.create", category.id, f"Created category {name}", user_id)
+    return category
+
+
+def _clean_colour(raw: str | None) -> str:
+    colour = (raw or "#6b7280").strip()
+    if not _COLOUR.match(colour):
+        raise CategoryError(f"{colour!r} is not a colour like #2563eb.")
+    return colour.lower()
+
+
+def update_category(category_id: int, *, description: str | None, colour: str | None, user_id: int | None) -> Category:
+    """Change what a category is for and its colour. Its name stays: the trained models' answers are category names."""
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise CategoryNotFound(f"There is no category number {category_id}.")
+    before = {"description": category.description, "colour": category.colour}
+    category.description = (description or "").strip()[:500] or None
+    category.colour = _clean_colour(colour)
+    after = {"description": category.description, "colour": category.colour}
+    changed = [name for name in after if after[name] != before[name]]
+    if not changed:
+        db.session.rollback()
+        return category
+    audit.record(
+        "category.update",
+        target_type="category",
+        target_id=category.id,
+        summary=f"Changed the {' and '.join(changed)} of category {category.name}",
+        actor_id=user_id,
+        before={name: before[name] for name in changed},
+        after={name: after[name] for name in changed},
+    )
+    db.session.commit()
+    registry.note_change()
     return category
 
 

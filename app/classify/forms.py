@@ -5,8 +5,9 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
-class CategoryForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="A category needs a name."), Length(max=64)])
+class EditCategoryForm(FlaskForm):
+    """What an admin may change about a category once it exists (its name is what the models answer with)."""
+
     description = StringField("What belongs in it", validators=[Optional(), Length(max=500)])
     colour = StringField(
         "Colour",
@@ -16,6 +17,10 @@ class CategoryForm(FlaskForm):
             Regexp(r"^#[0-9a-fA-F]{6}$", message="A colour like #2563eb."),
         ],
     )
+
+
+class CategoryForm(EditCategoryForm):
+    name = StringField("Name", validators=[DataRequired(message="A category needs a name."), Length(max=64)])
 
 
 class ReviewFilterForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.auth.access import role_required
 from app.auth.models import Role
 from app.classify import categories
-from app.classify.forms import CategoryForm
+from app.classify.forms import CategoryForm, EditCategoryForm
 from app.classify.models import Category
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -56,3 +56,27 @@ def set_active(category_id: int, action: str):
     categories.set_active(category.name, action == "activate", user_id=current_user.id)
     flash(f"Category {category.name} {'reactivated' if action == 'activate' else 'deactivated'}.", "success")
     return redirect(url_for("classify.index"), code=303)
+
+
+@bp.route("/<int:category_id>/edit", methods=["GET", "POST"])
+def edit(category_id: int):
+    """Change what a category is for and its colour (a page of its own: works without scripts)."""
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404, description=f"There is no category number {category_id}.")
+    form = EditCategoryForm(obj=category)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            categories.update_category(
+                category_id, description=form.description.data, colour=form.colour.data, user_id=current_user.id
+            )
+        except categories.CategoryError as error:
+            form.colour.errors = [*form.colour.errors, str(error)]
+            status = error.status_code
+        else:
+            flash(f"Category {category.name} saved.", "success")
+            return redirect(url_for("classify.index"), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("classify/edit.html", form=form, category=category), status

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from app.classify.models import Category, ModelVersion
 from app.extensions import db
+from app.ops.models import AuditEvent
 
 
 def _names(app, active_only=False):
@@ -69,3 +70,40 @@ def test_only_one_model_version_can_be_active(app):
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+def test_an_admin_changes_a_categorys_description_and_colour_and_it_is_audited(app, client, auth):
+    auth.login_as("admin")
+    client.post("/admin/categories", data={"name": "Customs form", "description": "Import papers", "colour": "#112233"})
+    with app.app_context():
+        category_id = db.session.scalar(select(Category.id).where(Category.name == "customs form"))
+    page = client.get(f"/admin/categories/{category_id}/edit").get_data(as_text=True)
+    assert 'value="Import papers"' in page
+    saved = client.post(
+        f"/admin/categories/{category_id}/edit",
+        data={"description": "Papers for goods from abroad", "colour": "#AA0000"},
+    )
+    assert saved.status_code == 303
+    listing = client.get("/admin/categories").get_data(as_text=True)
+    assert "Papers for goods from abroad" in listing
+    assert 'fill="#aa0000"' in listing  # the swatch shows the new colour
+    with app.app_context():
+        category = db.session.get(Category, category_id)
+        assert (category.name, category.colour) == ("customs form", "#aa0000")  # the name the models answer with stays
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "category.update"))
+        assert event.before == {"description": "Import papers", "colour": "#112233"}
+        assert event.after == {"description": "Papers for goods from abroad", "colour": "#aa0000"}
+
+
+def test_a_bad_colour_is_refused_with_a_sentence_and_changes_nothing(app, client, auth):
+    auth.login_as("admin")
+    client.post("/admin/categories", data={"name": "Customs form", "description": "Import papers", "colour": "#112233"})
+    with app.app_context():
+        category_id = db.session.scalar(select(Category.id).where(Category.name == "customs form"))
+    refused = client.post(f"/admin/categories/{category_id}/edit", data={"description": "New", "colour": "red"})
+    assert refused.status_code == 400
+    assert "A colour like #2563eb." in refused.get_data(as_text=True)
+    assert client.get("/admin/categories/999999/edit").status_code == 404
+    with app.app_context():
+        category = db.session.get(Category, category_id)
+        assert (category.description, category.colour) == ("Import papers", "#112233")
