@@ -477,3 +477,27 @@ def test_rate_chart_draws_a_bar_per_period_with_reviews():
     assert chart.summary == "3 of 6 (50%) kept from 2 Nov to 4 Nov; lowest 0% (4 Nov), latest 0% (4 Nov)."
     assert [tick.label for tick in chart.y_ticks] == ["0%", "25%", "50%", "75%", "100%"]
     assert rate_chart([RateBucket(date(2026, 11, 2), "2 Nov", 0, 0)]) is None
+
+
+def test_the_schedule_line_stops_saying_a_retrain_is_under_way_once_the_run_ends(app, client, auth, seeded):
+    with app.app_context():
+        going = TrainingRun(trigger="manual", state="running", progress=50, stage="Training", started_at=utcnow())
+        db.session.add(going)
+        db.session.commit()
+        going_id = going.id
+    auth.login_as("admin")
+    page = client.get("/admin/models").get_data(as_text=True)
+    assert "A retrain is already under way." in page
+    with app.app_context():
+        db.session.execute(
+            update(TrainingRun).where(TrainingRun.id == going_id).values(state="failed", finished_at=utcnow())
+        )
+        db.session.commit()
+    ended = client.get(f"/admin/models/runs/{going_id}", htmx=True)
+    assert ended.headers["HX-Trigger"] == "model-trained"
+    # What the page then asks for: the part below the panel, schedule line included, drawn again.
+    reloaded = client.get("/admin/models", htmx=True).get_data(as_text=True)
+    assert 'id="after-training"' in reloaded
+    assert 'data-testid="schedule"' in reloaded
+    assert "already under way" not in reloaded
+    assert "<h1" not in reloaded  # only the block, not the page
