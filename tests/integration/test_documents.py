@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.classify import categories
+from app.classify.models import Category
 from app.documents import service
-from app.documents.models import Document, DocumentEvent
+from app.documents.models import Document, DocumentEvent, ReviewState
 from app.documents.tasks import process_document
 from app.extensions import db
 from tests.support import documents as files
@@ -272,3 +274,24 @@ def test_the_document_page_reloads_itself_when_processing_ends(app, client, auth
     assert "HX-Refresh" not in on_list.headers
     assert 'data-state="processed"' in on_list.get_data(as_text=True)
     assert "hx-trigger" not in on_list.get_data(as_text=True)  # finished: the widget stops asking
+
+
+def test_an_upload_says_where_each_processed_file_ended(app, client, auth):
+    """The live status of an upload ends with its category, or with a link to review it."""
+    with app.app_context():
+        categories.ensure_default_categories()
+        invoice = db.session.scalar(select(Category).where(Category.name == "invoice"))
+        filed = make_document(
+            text="Invoice 7", filename="filed.txt", category_id=invoice.id, review_state=ReviewState.AUTO_ACCEPTED
+        ).id
+        waiting = make_document(text="Hm", filename="unsure.txt", review_state=ReviewState.NEEDS_REVIEW).id
+        queued = make_document(filename="later.txt").id
+        db.session.commit()
+    auth.login_as("staff")
+    assert "filed as invoice by the model" in client.get(f"/documents/{filed}/status").get_data(as_text=True)
+    unsure = client.get(f"/documents/{waiting}/status").get_data(as_text=True)
+    assert "waiting for review" in unsure
+    assert f'href="/review?at={waiting}"' in unsure
+    assert "doc-filed" not in client.get(f"/documents/{queued}/status").get_data(as_text=True)
+    fresh = upload(client, "note.txt", b"A short note about tea").get_data(as_text=True)
+    assert "waiting for review" in fresh  # processed at once here (no model yet): it waits for a person
