@@ -1,7 +1,7 @@
 """Forms for sign-in, the user admin pages and changing one's own password."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
@@ -60,4 +60,8 @@ class ChangePasswordForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
+    display_name = StringField(
+        "Your name on pages and in lists (empty: the part of your email before the @)",
+        validators=[Optional(), Length(max=80, message="At most 80 characters.")],
+    )
     alert_emails = BooleanField("Email me when a product runs low on stock")

@@ -45,6 +45,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Asked on their account page to be emailed when stock runs low.
     alert_emails: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What greetings and lists call the person; empty: the part of the email before the @.
+    display_name: Mapped[str | None] = mapped_column(String(80))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -53,6 +55,11 @@ class User(UserMixin, db.Model):
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
+
+    @property
+    def name(self) -> str:
+        """What to call this person on a page: their display name, else their email's first part."""
+        return self.display_name or self.email.split("@")[0]
 
     def can(self, needed: Role) -> bool:
         """True when this user's role is at least `needed`."""

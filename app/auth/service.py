@@ -169,6 +169,25 @@ def set_password(user_id: int, password: str, *, actor_id: int | None) -> User:
     return user
 
 
+MAX_DISPLAY_NAME = 80
+
+
+def set_display_name(user_id: int, raw: str | None) -> User:
+    """A person sets what pages call them; empty goes back to their email's first part."""
+    name = " ".join("".join(ch for ch in (raw or "") if ch.isprintable()).split()) or None
+    if name is not None and len(name) > MAX_DISPLAY_NAME:
+        raise UserError(f"A display name has at most {MAX_DISPLAY_NAME} characters.")
+    user = get_user(user_id)
+    if user.display_name == name:
+        return user
+    summary = f"{user.email} is now called {name!r}" if name else f"{user.email} cleared their display name"
+    before = {"display_name": user.display_name}
+    user.display_name = name
+    _audit("user.display_name", user, summary, user_id, before=before, after={"display_name": name})
+    db.session.commit()
+    return user
+
+
 def set_alert_emails(user_id: int, wanted: bool) -> User:
     """A person asks for (or stops) low-stock alert emails to their own address."""
     user = get_user(user_id)

@@ -68,6 +68,7 @@ def account():
     """A person's own settings: alert emails, and the way to change the password."""
     form = AccountForm(obj=current_user)
     if form.validate_on_submit():
+        service.set_display_name(current_user.id, form.display_name.data)
         service.set_alert_emails(current_user.id, bool(form.alert_emails.data))
         flash("Your settings are saved.", "success")
         return redirect(url_for("auth.account"), code=303)
