@@ -6,6 +6,7 @@ models with one engine for the whole run, on small images so the file stays quic
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -431,8 +432,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
         return image.size
 
 
-def test_thumbnails_of_pdf_and_image_are_small_pngs_and_none_for_text(tmp_path):
-    """The document list shows a preview of PDFs and images, and none for text or Word files."""
+def test_thumbnails_are_small_pngs_and_text_files_show_their_opening_lines(tmp_path):
+    """Every kind gets a preview: PDFs and images themselves, text and Word files their first lines on a page."""
     pdf = files.make_text_pdf(tmp_path / "a.pdf", ["Preview me"])
     png = files.make_scan_png(tmp_path / "a.png", ["PREVIEW"], size=(1600, 400))
     jpeg = files.make_scan_jpeg(tmp_path / "a.jpg", ["PREVIEW"], size=(1600, 400))
@@ -444,8 +445,14 @@ def test_thumbnails_of_pdf_and_image_are_small_pngs_and_none_for_text(tmp_path):
     assert pdf_height > pdf_width  # A4 portrait
     assert _png_size(extract.thumbnail(png, extract.detect_type(png))) == (320, 80)
     assert _png_size(extract.thumbnail(jpeg, extract.detect_type(jpeg), size=100)) == (100, 25)
-    assert extract.thumbnail(text, extract.detect_type(text)) is None
-    assert extract.thumbnail(docx, extract.detect_type(docx)) is None
+    for page in (text, docx):
+        preview = extract.thumbnail(page, extract.detect_type(page))
+        width, height = _png_size(preview)
+        assert (height, width) == (320, 226)  # A4 portrait, like a PDF's first page
+        with Image.open(io.BytesIO(preview)) as image:
+            assert image.convert("L").getextrema()[0] < 128  # some text was drawn, not a blank page
+    blank = files.make_text_file(tmp_path / "blank.txt", "\n\n   \n", "utf-8")
+    assert extract.thumbnail(blank, extract.detect_type(blank)) is None  # nothing to draw
 
 
 def test_thumbnail_of_a_bomb_is_refused(tmp_path):

@@ -69,6 +69,7 @@ from .ocr import (
 from .pdf import BLANK_PAGE_LEVEL, MIN_TEXT_LAYER_CHARS, OCR_DPI, _extract_pdf, _pdf_thumbnail
 from .result import Extraction
 from .text import MAX_DOCX_UNPACKED_BYTES, MAX_DOCX_XML_BYTES, _extract_docx, _extract_text
+from .text_preview import text_page
 
 __all__ = [
     "BLANK_PAGE_LEVEL",
@@ -167,16 +168,21 @@ def normalize_text(text: str) -> str:
 def thumbnail(
     path: Path, detected: DetectedType, size: int = 320, *, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> bytes | None:
-    """A PNG of the first page or the image, at most size x size; None for kinds with nothing to show.
+    """A PNG of the first page, the image, or (text, Word) the opening lines drawn on a page, at most size x size;
+    None when there is nothing to show.
 
     Raises the same ExtractionError kinds as `extract` (a bomb image is TooLarge, never decoded).
     """
-    if detected.kind not in ("pdf", "image"):
+    if detected.kind not in ("pdf", "image", "text", "docx"):
         return None
     try:
-        picture = (
-            _pdf_thumbnail(path, size) if detected.kind == "pdf" else _image_thumbnail(path, detected, size, max_pixels)
-        )
+        if detected.kind == "pdf":
+            picture = _pdf_thumbnail(path, size)
+        elif detected.kind == "image":
+            picture = _image_thumbnail(path, detected, size, max_pixels)
+        else:  # text and Word: the opening lines of the text drawn on a page
+            reader = _extract_text if detected.kind == "text" else _extract_docx
+            picture = text_page(reader(path, detected).text, size)
     except ExtractionError:
         raise
     except MemoryError as error:
