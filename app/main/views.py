@@ -13,9 +13,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from app.auth.access import role_required
-from app.auth.models import Role
+from app.auth.models import Role, User
+from app.db_types import utcnow
+from app.main import dashboard
 from app.ops import service as ops_service
-from app.stock import alerts
 from app.web import render_page
 
 bp = Blueprint("main", __name__)
@@ -27,6 +28,13 @@ class Area:
     endpoint: str
     description: str
     planned: bool = False  # True: a placeholder page says what will be there
+    # What the area holds, for a viewer: the description above offers actions (upload, review, change) that a
+    # viewer's role does not allow, and the start page tells no one about actions they cannot take.
+    to_look_at: str | None = None
+
+    def describe_for(self, user: User) -> str:
+        """The description to show `user`: what they can do there, or for a viewer what there is to see."""
+        return self.description if self.to_look_at is None or user.can(Role.STAFF) else self.to_look_at
 
 
 AREAS = [
@@ -34,11 +42,13 @@ AREAS = [
         "Documents",
         "documents.index",
         "Upload invoices, delivery notes, certificates and scans; follow each through reading and classification.",
+        to_look_at="Invoices, delivery notes, certificates and scans, and where each stands in reading and filing.",
     ),
     Area(
         "Review",
         "review.index",
         "Check the classifications the model was unsure about, lowest confidence first, with keyboard shortcuts.",
+        to_look_at="The documents the model was unsure about, waiting for a person to file them.",
     ),
     Area(
         "Search",
@@ -49,11 +59,13 @@ AREAS = [
         "Stock",
         "stock.products",
         "Products and the stock ledger: add stock in increments, remove it with a reason, count it, see its history.",
+        to_look_at="Products, what is on hand, and the history of every movement in the stock ledger.",
     ),
     Area(
         "Orders",
         "orders.index",
         "Orders that take stock out all at once or not at all, and give it back exactly once when cancelled.",
+        to_look_at="Orders by customer and status, with their lines and when each was placed or fulfilled.",
     ),
     Area(
         "Alerts",
@@ -70,8 +82,17 @@ def _navigation():
 
 @bp.get("/")
 def index():
-    """The start page: where to go, what needs attention, and whether the system is healthy."""
-    return render_template("main/index.html", open_alerts=alerts.open_alert_count())
+    """The start page: what needs attention (counts linking to their lists), where to go, and whether the
+    system is healthy. The counts poll this same URL, which answers htmx with the counts block alone."""
+    tiles = dashboard.tiles(current_user)
+    return render_page(
+        "main/index.html",
+        "dashboard",
+        open_alerts=next(tile.number for tile in tiles if tile.key == "alerts"),
+        tiles=tiles,
+        actions=dashboard.actions(current_user),
+        counted_at=utcnow(),
+    )
 
 
 @bp.get("/status")

@@ -35,3 +35,10 @@ def test_an_empty_name_falls_back_to_the_email_and_a_long_one_is_refused(app, cl
         stored = db.session.get(User, user.id)
         assert stored.display_name is None
         assert stored.name == user.email.split("@")[0]
+
+
+def test_the_start_page_greets_a_person_by_their_display_name(client, auth):
+    user = auth.login_as("staff")
+    assert f"Good to see you, {user.email.split('@')[0]}" in client.get("/").get_data(as_text=True)
+    client.post("/account", data={"display_name": "Ana"})
+    assert "Good to see you, Ana" in client.get("/").get_data(as_text=True)
