@@ -50,7 +50,8 @@ def import_products(file: Path, dry_run: bool) -> None:
         click.echo("Dry run: nothing was written.")
         return
     result = importer.apply_import(plan, user_id=None, source=file.name)
-    click.echo(f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+    openings = f", {result.openings} opening balances recorded" if result.openings else ""
+    click.echo(f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged{openings}.")
 
 
 @stock_cli.command("add")

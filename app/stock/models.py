@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
@@ -29,6 +29,7 @@ class Reason(StrEnum):
     ORDER = "order"
     ORDER_CANCELLED = "order_cancelled"
     COUNT = "count"
+    OPENING_BALANCE = "opening_balance"  # the stock a product had when it was first imported
 
 
 INCREASE_REASONS = (Reason.RECEIVED, Reason.RETURNED, Reason.CORRECTION)
@@ -43,6 +44,7 @@ REASON_LABELS = {
     Reason.ORDER: "Order",
     Reason.ORDER_CANCELLED: "Order cancelled",
     Reason.COUNT: "Stock count",
+    Reason.OPENING_BALANCE: "Opening balance",
 }
 
 
@@ -56,6 +58,11 @@ class OrderStatus(StrEnum):
 def is_low(on_hand: int, threshold: int | None) -> bool:
     """The one definition of "low": at or below a threshold above zero."""
     return bool(threshold) and on_hand <= threshold
+
+
+def sku_key(sku: str) -> str:
+    """What makes two SKUs the same: their letters whatever the case (SKUs are ASCII, see products.py)."""
+    return sku.strip().lower()
 
 
 def _in(column: str, values) -> str:
@@ -72,6 +79,10 @@ class Product(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
+    # The SKU in lower case, set whenever the SKU is: SKUs are stored as typed but name one product whatever
+    # their case, so "tea-1" beside "TEA-1" is refused by this unique column and lookups match on it. A column
+    # rather than an index on lower(sku), because SQLite cannot read such an index back to compare the schema.
+    sku_key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(32), default="pcs")
     low_stock_threshold: Mapped[int] = mapped_column(default=0)
@@ -80,6 +91,11 @@ class Product(db.Model):
     on_hand: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @validates("sku")
+    def _keep_sku_key(self, _name: str, sku: str) -> str:
+        self.sku_key = sku_key(sku)
+        return sku
 
     @property
     def is_low(self) -> bool:
@@ -121,6 +137,8 @@ class StockMovement(db.Model):
 
     product: Mapped[Product] = relationship(lazy="joined")
     user = relationship("User", lazy="joined")
+    # The ledger names an order by its reference, which people know, not by its number.
+    order: Mapped[Order | None] = relationship(lazy="joined")
 
 
 class Order(db.Model):

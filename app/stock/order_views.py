@@ -1,4 +1,4 @@
-"""Order pages: list, write a draft, place it (all lines or none), cancel, mark fulfilled."""
+"""Order pages: list, write and edit a draft, place it (all lines or none), cancel (asked first), mark fulfilled."""
 
 from __future__ import annotations
 
@@ -15,13 +15,26 @@ from app.forms import ConfirmForm
 from app.stock import queries
 from app.stock.errors import StockError
 from app.stock.forms import OrderFilterForm, OrderForm
-from app.stock.models import Product
-from app.stock.orders import cancel_order, create_order, fulfil_order, get_order, place_order
+from app.stock.models import Order, OrderStatus, Product
+from app.stock.orders import cancel_order, create_order, fulfil_order, get_order, place_order, update_draft
 from app.stock.products import product_by_sku
-from app.stock.quantities import check_quantity, parse_count
+from app.stock.quantities import parse_order_quantity
 from app.web import Filtered, read_filters, render_page, require_confirmation
 
 bp = Blueprint("orders", __name__)  # routes spell out /orders so the list can have /orders.csv
+
+
+def _describe_sku(sku: str) -> Product | None:
+    """The product a typed SKU names (whatever its case), or None: the order form shows it beside the line."""
+    try:
+        return product_by_sku(sku)
+    except StockError:
+        return None
+
+
+@bp.context_processor
+def _order_helpers():
+    return {"describe_sku": _describe_sku}
 
 
 def _order_filters() -> Filtered[OrderFilterForm, queries.OrderFilter]:
@@ -66,8 +79,7 @@ def _lines_from(form: OrderForm) -> tuple[list[tuple[int, int]], list[str]]:
             continue
         try:
             product = product_by_sku(sku)
-            amount = parse_count(quantity)
-            check_quantity(amount, what=f"quantity on line {number}")
+            amount = parse_order_quantity(quantity, line=number)
         except StockError as error:
             problems.append(f"Line {number}: {error}")
             continue
@@ -99,7 +111,53 @@ def new():
                 flash(f"Order {order.reference} saved as a draft. Place it to take the stock.", "success")
                 return redirect(url_for("orders.show", order_id=order.id), code=303)
     status = 400 if request.method == "POST" else 200
-    return render_template("orders/new.html", form=form, problems=problems, skus=_skus()), status
+    return render_template("orders/new.html", form=form, problems=problems, skus=_skus(), order=None), status
+
+
+@bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def edit(order_id: int):
+    """Change a draft: its customer, note and lines (add, change, remove). A placed order cannot change."""
+    order = get_order(order_id)
+    if order.status != OrderStatus.DRAFT:
+        flash(f"Order {order.reference} is {order.status}: only a draft can be changed.", "error")
+        return redirect(url_for("orders.show", order_id=order_id), code=303)
+    form = OrderForm(data=_draft_data(order)) if request.method == "GET" else OrderForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        lines, problems = _lines_from(form)
+        if not problems:
+            try:
+                order = update_draft(
+                    order_id, customer=form.customer.data, lines=lines, user_id=current_user.id, note=form.note.data
+                )
+            except StockError as error:
+                db.session.rollback()
+                problems.append(str(error))
+            else:
+                flash(f"Order {order.reference} saved. It is still a draft: place it to take the stock.", "success")
+                return redirect(url_for("orders.show", order_id=order_id), code=303)
+    status = 400 if request.method == "POST" else 200
+    order = get_order(order_id)
+    return render_template("orders/new.html", form=form, problems=problems, skus=_skus(), order=order), status
+
+
+def _draft_data(order: Order) -> dict:
+    """An order as the order form's fields hold it: lines as SKU and quantity text, and one empty row to add one."""
+    lines = [{"sku": line.product.sku, "quantity": str(line.quantity)} for line in order.lines]
+    return {"customer": order.customer, "note": order.note or "", "reference": order.reference, "lines": [*lines, {}]}
+
+
+@bp.get("/orders/lookup")
+@role_required(Role.STAFF)
+def lookup():
+    """What a typed SKU is (name, on hand, unit), shown beside an order line while it is typed (htmx)."""
+    typed = request.args.get("sku")
+    if typed is None:  # the line's own input sends itself, named lines-<n>-sku
+        typed = next((v for k, v in request.args.items() if k.startswith("lines-") and k.endswith("-sku")), "")
+    typed = typed.strip()[:64]
+    product = _describe_sku(typed) if typed else None
+    return render_block("orders/new.html", "line_info", typed=typed, product=product)
 
 
 @bp.get("/orders/new/line")
@@ -143,6 +201,17 @@ def _act(order_id: int, action, done: str):
 def place(order_id: int):
     """Take the stock of every line, or none."""
     return _act(order_id, place_order, "Order {reference} placed: its stock is taken.")
+
+
+@bp.get("/orders/<int:order_id>/cancel")
+@role_required(Role.STAFF)
+def confirm_cancel(order_id: int):
+    """Ask before cancelling, saying what comes back to stock (a plain page: works without scripts)."""
+    order = get_order(order_id)
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.PLACED):
+        flash(f"Order {order.reference} is {order.status}, so it cannot be cancelled.", "error")
+        return redirect(url_for("orders.show", order_id=order_id), code=303)
+    return render_template("orders/confirm_cancel.html", order=order, confirm=ConfirmForm())
 
 
 @bp.post("/orders/<int:order_id>/cancel")

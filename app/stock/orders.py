@@ -1,4 +1,4 @@
-"""Orders: a draft of lines, placed (the stock of every line taken, or of none), cancelled or fulfilled.
+"""Orders: a draft of lines (editable until placed), placed (every line's stock taken, or none), cancelled, fulfilled.
 
 A draft moves no stock. Placing and cancelling a placed order move stock through the ledger, in
 one transaction with the order's change of status; the status changes with a conditional UPDATE,
@@ -38,20 +38,17 @@ def get_order(order_id: int) -> Order:
     return order
 
 
-def create_order(
-    *,
-    customer: str,
-    lines: Sequence[tuple[int, int]],
-    user_id: int | None,
-    reference: str | None = None,
-    note: str | None = None,
-) -> Order:
-    """A draft order of (product id, quantity) lines; no stock moves until it is placed."""
+def _clean_customer(customer: str) -> str:
     customer = " ".join((customer or "").split())
     if not customer:
         raise InvalidOrder("Say who the order is for.")
     if len(customer) > 200:
         raise InvalidOrder("The customer name can have at most 200 characters.")
+    return customer
+
+
+def _check_lines(lines: Sequence[tuple[int, int]]) -> None:
+    """Every line a product that can be ordered, a quantity above zero, each product on one line only."""
     if not lines:
         raise InvalidOrder("An order needs at least one line.")
     seen: dict[int, int] = {}
@@ -63,6 +60,19 @@ def create_order(
         if product_id in seen:
             raise InvalidOrder(f"Line {number} repeats {product.sku} from line {seen[product_id]}: put it on one line.")
         seen[product_id] = number
+
+
+def create_order(
+    *,
+    customer: str,
+    lines: Sequence[tuple[int, int]],
+    user_id: int | None,
+    reference: str | None = None,
+    note: str | None = None,
+) -> Order:
+    """A draft order of (product id, quantity) lines; no stock moves until it is placed."""
+    customer = _clean_customer(customer)
+    _check_lines(lines)
     reference = (reference or "").strip() or f"ORD-{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}"
     if len(reference) > 64:
         raise InvalidOrder("The reference can have at most 64 characters.")
@@ -82,6 +92,74 @@ def create_order(
     )
     db.session.commit()
     return order
+
+
+def update_draft(
+    order_id: int,
+    *,
+    customer: str,
+    lines: Sequence[tuple[int, int]],
+    user_id: int | None,
+    note: str | None = None,
+) -> Order:
+    """Rewrite a draft's customer, note and lines (added, changed, removed); refused once it is placed.
+
+    The order's row is locked first, so an edit and a "place" pressed at the same moment happen one
+    after the other: either the edit lands on the draft and the placing takes the edited lines, or the
+    order is placed and the edit is refused.
+    """
+    customer = _clean_customer(customer)
+    note = (note or "").strip() or None
+    db.session.rollback()
+    begin_write()
+    try:
+        order = db.session.scalar(
+            select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+        )
+        if order is None:
+            raise OrderNotFound(f"There is no order number {order_id}.")
+        if order.status != OrderStatus.DRAFT:
+            raise OrderStateError(
+                f"Order {order.reference} is {order.status}, so it cannot be changed: only a draft can be."
+            )
+        _check_lines(lines)
+        before = {
+            "customer": order.customer,
+            "note": order.note,
+            "lines": [[line.product_id, line.quantity] for line in order.lines],
+        }
+        after = {"customer": customer, "note": note, "lines": [list(line) for line in lines]}
+        if before == after:
+            db.session.rollback()
+            return get_order(order_id)
+        wanted = dict(lines)
+        kept = {line.product_id: line for line in order.lines if line.product_id in wanted}
+        for line in list(order.lines):
+            if line.product_id not in wanted:
+                order.lines.remove(line)
+        db.session.flush()  # removed lines go first, so a product can come back on a new line
+        for product_id, quantity in lines:
+            if product_id in kept:
+                kept[product_id].quantity = quantity
+            else:
+                order.lines.append(OrderLine(product_id=product_id, quantity=quantity))
+        order.customer, order.note = customer, note
+        db.session.flush()
+        changed = [name for name in ("customer", "note", "lines") if before[name] != after[name]]
+        audit.record(
+            "order.edit",
+            target_type="order",
+            target_id=order_id,
+            summary=f"Changed {', '.join(changed)} of draft order {order.reference}",
+            actor_id=user_id,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return get_order(order_id)
 
 
 def _lock_products(product_ids: Sequence[int]) -> dict[int, Product]:

@@ -17,7 +17,7 @@ from app.ops import audit
 from app.stock import alerts
 from app.stock.errors import DuplicateSku, InvalidProduct, ProductNotFound
 from app.stock.ledger import commit_change
-from app.stock.models import Product
+from app.stock.models import Product, sku_key
 from app.stock.quantities import max_movement
 
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -94,17 +94,28 @@ def get_product(product_id: int) -> Product:
     return product
 
 
+def sku_matches(sku: str):
+    """The condition "this product's SKU is `sku`", whatever the case of either: "tea-1" finds "TEA-1"."""
+    return Product.sku_key == sku_key(sku)
+
+
 def product_by_sku(sku: str) -> Product:
-    product = db.session.scalar(select(Product).where(Product.sku == sku.strip()))
+    """The product whose SKU is `sku` without regard to case (SKUs are unique ignoring case)."""
+    product = db.session.scalar(select(Product).where(sku_matches(sku)))
     if product is None:
         raise ProductNotFound(f"There is no product with SKU {sku.strip()[:64]!r}.")
     return product
 
 
-def _refuse_taken(sku: str) -> None:
-    """A SKU names one product: refuse it when another product has it already."""
-    if db.session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
-        raise DuplicateSku(f"A product with SKU {sku} already exists.")
+def _refuse_taken(sku: str, *, other_than: int | None = None) -> None:
+    """A SKU names one product whatever its case: refuse it when another product has it already."""
+    query = select(Product.sku).where(sku_matches(sku))
+    if other_than is not None:
+        query = query.where(Product.id != other_than)
+    taken = db.session.scalar(query)
+    if taken is not None:
+        same = "" if taken == sku else f" ({taken}: SKUs are the same whatever their case)"
+        raise DuplicateSku(f"A product with SKU {sku} already exists{same}.")
 
 
 def create_product(data: ProductData, *, user_id: int | None) -> Product:
@@ -135,7 +146,7 @@ def update_product(product_id: int, data: ProductData, *, user_id: int | None) -
     product = get_product(product_id)
     before = {field: getattr(product, field) for field in ProductData.fields()}
     if data.sku != product.sku:
-        _refuse_taken(data.sku)
+        _refuse_taken(data.sku, other_than=product_id)
     after = asdict(data)
     changed = {k: v for k, v in after.items() if before[k] != v}
     if not changed:

@@ -76,6 +76,20 @@ def parse_count(text: str) -> int:
     return check_quantity(int(parts[1]), what="count", allow_zero=True)
 
 
+def parse_order_quantity(text: str, *, line: int) -> int:
+    """How many units an order line asks for: a whole number above zero, told in the order's words (a minus
+    sign or a zero is not a stock count's mistake here, so the message does not speak of counting)."""
+    parts = _quantity_parts(text)
+    if parts is not None and parts[0] != "-":
+        return check_quantity(int(parts[1]), what=f"quantity on line {line}")
+    if parts is not None:
+        raise InvalidQuantity(
+            f"Type the number of units to order, more than zero, like 3, not {_shown(text)}:"
+            " an order line only takes stock (cancelling a placed order brings it back)."
+        )
+    raise InvalidQuantity(f"Type the number of units to order, like 3, not {_shown(text)}.")
+
+
 def check_reason(value: str | Reason, allowed: Sequence[Reason], direction: str) -> Reason:
     """The reason as a `Reason`, if it is one that may move stock in this direction."""
     try:

@@ -94,7 +94,8 @@ LEDGER_COLUMNS = ["time", "sku", "product", "change", "reason", "balance_after",
 
 def ledger_row(m: StockMovement) -> tuple[object, ...]:
     user = m.user.email if m.user else "system"
-    return (m.at, m.product.sku, m.product.name, m.delta, m.reason, m.balance_after, m.note, user, m.order_id)
+    order = m.order.reference if m.order else ""  # the reference people know, not the order's number
+    return (m.at, m.product.sku, m.product.name, m.delta, m.reason, m.balance_after, m.note, user, order)
 
 
 def balance_history(product_id: int, limit: int = 500) -> list[tuple[datetime, int]]:
@@ -141,7 +142,18 @@ def order_lines_query(filters: OrderFilter) -> Select[tuple[Order, OrderLine]]:
     )
 
 
-ORDER_COLUMNS = ["reference", "customer", "status", "created_at", "placed_at", "sku", "product", "quantity"]
+ORDER_COLUMNS = [
+    "reference",
+    "customer",
+    "status",
+    "created_at",
+    "placed_at",
+    "fulfilled_at",
+    "cancelled_at",
+    "sku",
+    "product",
+    "quantity",
+]
 
 
 def order_line_row(order: Order, line: OrderLine) -> tuple[object, ...]:
@@ -152,6 +164,8 @@ def order_line_row(order: Order, line: OrderLine) -> tuple[object, ...]:
         order.status,
         order.created_at,
         order.placed_at,
+        order.fulfilled_at,
+        order.cancelled_at,
         product.sku,
         product.name,
         line.quantity,

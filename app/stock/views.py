@@ -280,7 +280,7 @@ def import_products():
     data = form.file.data.read(current_app.config["MAX_IMPORT_BYTES"] + 1)
     plan = importer.plan_import(data)
     token = None
-    if plan.ok:
+    if plan.ok or plan.can_skip_errors:  # kept for "import" or "import the valid rows, skip the rest"
         _forget_old_uploads()
         token = secrets.token_urlsafe(16)
         _upload_path(token).write_bytes(data)
@@ -290,22 +290,49 @@ def import_products():
     )
 
 
-@bp.post("/stock/import/<token>")
+@bp.get("/stock/import/<token>/valid")
 @role_required(Role.STAFF)
-def confirm_import(token: str):
-    """Import the previewed file: every row, or none if anything changed since the preview."""
-    require_confirmation("The form expired; upload the file again.")  # reloading would not bring the file back
+def confirm_import_valid(token: str):
+    """The explicit choice on a preview with errors: say which rows would be imported and which skipped, then ask."""
     path = _upload_path(token)
     if not path.exists():
         abort(404, description="That preview has expired or was already imported; upload the file again.")
     plan = importer.plan_import(path.read_bytes())
-    if not plan.ok:
+    if not plan.can_skip_errors:  # fixed meanwhile, or nothing valid left: the plain preview says what to do
+        return render_template("stock/import.html", form=ImportForm(), plan=plan, token=None), 409
+    filename = request.args.get("filename", "a CSV file")[:100]
+    return render_template("stock/import_valid.html", plan=plan, token=token, filename=filename)
+
+
+@bp.post("/stock/import/<token>")
+@role_required(Role.STAFF)
+def confirm_import(token: str):
+    """Import the previewed file: every row, or none if anything changed since the preview; with
+    `skip_errors` (the person's explicit choice on a preview with errors), the valid rows only."""
+    require_confirmation("The form expired; upload the file again.")  # reloading would not bring the file back
+    path = _upload_path(token)
+    if not path.exists():
+        abort(404, description="That preview has expired or was already imported; upload the file again.")
+    skip_errors = request.form.get("skip_errors") == "1"
+    plan = importer.plan_import(path.read_bytes())
+    if not (plan.ok or (skip_errors and plan.can_skip_errors)):
         return render_template("stock/import.html", form=ImportForm(), plan=plan, token=None), 400
-    result = importer.apply_import(
-        plan, user_id=current_user.id, source=request.form.get("filename", "a CSV file")[:100]
-    )
+    try:
+        result = importer.apply_import(
+            plan,
+            user_id=current_user.id,
+            source=request.form.get("filename", "a CSV file")[:100],
+            skip_errors=skip_errors,
+        )
+    except InvalidProduct as error:  # something changed since the preview: nothing was written
+        return render_template("stock/import.html", form=ImportForm(), plan=plan, token=None, error=str(error)), 409
     path.unlink(missing_ok=True)
-    flash(f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.", "success")
+    message = f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    if result.openings:
+        message += f", {result.openings} opening balance{'s' if result.openings > 1 else ''} recorded"
+    if result.skipped:
+        message += f"; {result.skipped} row{'s' if result.skipped > 1 else ''} with errors skipped"
+    flash(message + ".", "success")
     return redirect(url_for("stock.products"), code=303)
 
 

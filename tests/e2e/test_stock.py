@@ -113,3 +113,82 @@ def test_the_ledger_downloads_as_csv(page: Page, sign_in, sku):
     assert download.suggested_filename == "stock-ledger.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert [(r["sku"], r["change"], r["reason"], r["balance_after"]) for r in rows] == [(sku, "10", "received", "10")]
+
+
+# ---------------------------------------------------------------- issue 14: daily use of stock and orders
+
+
+def _new_draft(page: Page, sku: str, quantity: str = "4") -> str:
+    page.goto("/orders/new")
+    page.get_by_label("Customer").fill("Corner Shop")
+    page.get_by_label("SKU, line 1").fill(sku)
+    page.get_by_label("Quantity, line 1").fill(quantity)
+    page.get_by_role("button", name="Save draft order").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("draft")
+    return page.url
+
+
+def test_cancelling_a_placed_order_asks_first_and_works_without_scripts(browser, live_server, tmp_path):
+    sku = _stocked_product(live_server, tmp_path)
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, "staff")
+        order_url = _new_draft(page, sku)
+        page.get_by_role("button", name="Place order").click()
+        expect(page.get_by_test_id("order-status")).to_have_text("placed")
+        page.get_by_test_id("cancel-order").click()
+        question = page.get_by_test_id("confirm-cancel")
+        expect(question).to_contain_text("Cancelling puts it back")
+        expect(question.get_by_test_id("returns")).to_contain_text(f"{sku}")
+        expect(question.get_by_test_id("returns")).to_contain_text("+4 pcs")
+        question.get_by_test_id("cancel").click()  # "Keep the order": nothing happened
+        expect(page.get_by_test_id("order-status")).to_have_text("placed")
+        page.get_by_test_id("cancel-order").click()
+        page.get_by_test_id("confirm").click()
+        expect(page.get_by_test_id("order-status")).to_have_text("cancelled")
+        assert page.url == order_url
+        page.goto(f"/stock?q={sku}")
+        expect(page.locator(f'tr[data-sku="{sku}"]').get_by_test_id("on-hand")).to_have_text("10")
+    finally:
+        context.close()
+
+
+def test_an_order_line_shows_the_product_while_typing_and_a_draft_can_be_changed(page: Page, sign_in, sku):
+    sign_in("staff")
+    page.goto("/orders/new")
+    page.get_by_label("Customer").fill("Corner Shop")
+    page.get_by_label("SKU, line 1").press_sequentially(sku.lower(), delay=10)
+    info = page.locator("#lines-0-info")
+    expect(info).to_contain_text(f"Test product {sku}")
+    expect(info).to_contain_text("10 pcs on hand")
+    page.get_by_label("SKU, line 2").fill("NO-SUCH-SKU")
+    expect(page.locator("#lines-1-info")).to_contain_text("No product has SKU NO-SUCH-SKU.")
+    page.get_by_label("SKU, line 2").fill("")
+    page.get_by_label("Quantity, line 1").fill("3")
+    page.get_by_role("button", name="Save draft order").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("draft")
+    page.get_by_test_id("edit-order").click()
+    expect(page.locator("#lines-0-info")).to_contain_text("10 pcs on hand")  # shown for saved lines too
+    page.get_by_label("Quantity, line 1").fill("7")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("draft")
+    expect(page.locator("table.striped tbody tr")).to_have_count(1)
+    expect(page.locator("table.striped tbody tr")).to_contain_text("7 pcs")
+
+
+def test_low_stock_only_applies_at_once(page: Page, sign_in, live_server, tmp_path):
+    code = f"LOW-{uuid.uuid4().hex[:8].upper()}"
+    path = tmp_path / "low.csv"
+    path.write_text(f"sku,name,low_stock_threshold,on_hand\n{code},Low product {code},20,3\n")
+    live_server.flask("stock", "import", str(path))
+    sign_in("viewer")
+    page.goto("/stock")
+    page.get_by_label("Low stock only").check()  # no "Show" pressed
+    expect(page).to_have_url(re.compile(r"low=y"))
+    row = page.locator(f'tr[data-sku="{code}"]')
+    expect(row.get_by_test_id("on-hand")).to_have_text("3")
+    expect(row.get_by_test_id("threshold")).to_have_text("20")
+    expect(row.get_by_test_id("short-by")).to_have_text("18")
+    for on_hand in page.locator("#product-results tr.low, #product-results tbody tr").all():
+        expect(on_hand).to_have_class(re.compile(r"\blow\b"))

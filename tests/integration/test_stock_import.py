@@ -168,3 +168,121 @@ def test_cli_import_dry_run_then_real(app, runner, tmp_path):
     failed = runner.invoke(args=["stock", "import", str(bad)])
     assert failed.exit_code == 1
     assert "line 2: A: name: A name is required." in failed.output
+
+
+# ---------------------------------------------------------------- issue 14
+
+
+def _movements(app):
+    from app.stock.models import StockMovement
+
+    with app.app_context():
+        return [(m.product.sku, m.delta, m.reason, m.note) for m in db.session.scalars(select(StockMovement))]
+
+
+def test_on_hand_on_a_first_import_is_an_opening_balance_once(app, client, auth):
+    auth.login_as("staff")
+    data = b"sku,name,low_stock_threshold,on_hand\nTEA-1,Green tea,5,12\nCUP-2,Cup,0,\nJAR-3,Jar,0,0\n"
+    preview = _preview(client, data)
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "3 to create, 0 to update, 0 unchanged, 1 with an opening balance" in body
+    assert 'data-testid="opening">opening balance 12<' in body
+    assert _movements(app) == []
+    assert _confirm(client, preview).status_code == 303
+    products = _products(app)
+    assert (products["TEA-1"].on_hand, products["CUP-2"].on_hand, products["JAR-3"].on_hand) == (12, 0, 0)
+    assert _movements(app) == [("TEA-1", 12, "opening_balance", "Opening balance from products.csv")]
+    # The same file, or another figure, later: never a second opening balance; the ledger is the truth now.
+    again = _preview(client, b"sku,name,low_stock_threshold,on_hand\nTEA-1,Green tea,5,40\n")
+    assert "0 to create, 0 to update, 1 unchanged" in again.get_data(as_text=True)
+    assert "Ignored column on_hand on 1 row" in again.get_data(as_text=True)
+    _confirm(client, again)
+    assert _products(app)["TEA-1"].on_hand == 12
+    assert len(_movements(app)) == 1
+    ledger = client.get("/stock/ledger").get_data(as_text=True)
+    assert "Opening balance" in ledger
+    with app.app_context():
+        from app.stock.ledger import verify_ledger
+
+        assert verify_ledger() == []
+
+
+def test_a_product_without_stock_history_gets_its_opening_balance_on_a_later_import(app, client, auth):
+    auth.login_as("staff")
+    with app.app_context():
+        create_product(ProductData.clean(sku="NEW-1", name="New"), user_id=None)
+    preview = _preview(client, b"sku,name,on_hand\nnew-1,New,7\n")
+    assert "0 to create, 1 to update, 0 unchanged, 1 with an opening balance" in preview.get_data(as_text=True)
+    _confirm(client, preview)
+    assert _products(app)["NEW-1"].on_hand == 7  # matched ignoring case, stored SKU kept
+    assert _movements(app) == [("NEW-1", 7, "opening_balance", "Opening balance from products.csv")]
+
+
+@pytest.mark.parametrize("value", ["-3", "lots", "1.5", "99999999999999"])
+def test_a_bad_on_hand_is_a_row_error(app, client, auth, value):
+    auth.login_as("staff")
+    response = _preview(client, f"sku,name,on_hand\nA-1,Thing,{value}\n".encode())
+    assert response.status_code == 400
+    assert "on_hand: " in response.get_data(as_text=True)
+    assert _products(app) == {}
+
+
+def test_import_matches_skus_whatever_their_case(app, client, auth):
+    auth.login_as("staff")
+    _confirm(client, _preview(client, GOOD))
+    preview = _preview(client, b"sku,name\ntea-1,Green tea (loose)\n")
+    body = preview.get_data(as_text=True)
+    assert "0 to create, 1 to update, 0 unchanged" in body
+    assert "sku:" not in body  # the stored SKU keeps its case
+    _confirm(client, preview)
+    assert _products(app)["TEA-1"].name == "Green tea (loose)"
+    duplicate = _preview(client, b"sku,name\nNEW-9,One\nnew-9,Two\n")
+    assert "SKU new-9 is already on line 2 (SKUs ignore case)" in duplicate.get_data(as_text=True)
+
+
+BAD_AND_GOOD = b"sku,name,low_stock_threshold,on_hand\nOK-1,Fine,3,4\nBAD-2,Bad number,lots,1\nOK-3,Also fine,0,\n"
+
+
+def test_the_preview_lists_errors_first(client, auth):
+    auth.login_as("staff")
+    body = _preview(client, BAD_AND_GOOD).get_data(as_text=True)
+    rows = re.findall(r'<tr class="import-(\w+)">\s*<td>(\d+)</td>', body)
+    assert rows == [("error", "3"), ("create", "2"), ("create", "4")]
+
+
+def test_importing_the_valid_rows_and_skipping_the_rest_is_an_explicit_choice(app, client, auth):
+    auth.login_as("staff")
+    preview = _preview(client, BAD_AND_GOOD)
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 400
+    assert 'action="/stock/import/' not in body  # no button imports anything from this page
+    assert "upload it again" in body
+    link = re.search(r'href="(/stock/import/[^"/]+/valid\?[^"]*)"[^>]*data-testid="skip-errors"', body).group(1)
+    question = client.get(link.replace("&amp;", "&"))
+    assert question.status_code == 200
+    asked = question.get_data(as_text=True)
+    assert "Line 3 (BAD-2): low_stock_threshold: Must be a whole number" in asked
+    assert _products(app) == {}  # asking wrote nothing
+    token = re.search(r'action="/stock/import/([^"]+)"', asked).group(1)
+    assert 'name="skip_errors" value="1"' in asked
+    # Without the choice, the same file is still all or nothing.
+    refused = client.post(f"/stock/import/{token}", data={"filename": "products.csv"})
+    assert refused.status_code == 400
+    assert _products(app) == {}
+    done = client.post(f"/stock/import/{token}", data={"filename": "products.csv", "skip_errors": "1"})
+    assert done.status_code == 303
+    assert set(_products(app)) == {"OK-1", "OK-3"}
+    assert _products(app)["OK-1"].on_hand == 4
+    flashed = client.get("/stock").get_data(as_text=True)
+    assert "1 row with errors skipped" in flashed
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "product.import")).one()
+        assert event.after["skipped_lines"] == [3]
+
+
+def test_a_file_with_only_errors_offers_no_skip(app, client, auth):
+    auth.login_as("staff")
+    body = _preview(client, b"sku,name,active\nA-1,Thing,maybe\n").get_data(as_text=True)
+    assert 'data-testid="skip-errors"' not in body
+    assert "Nothing will be imported until every row is right." in body

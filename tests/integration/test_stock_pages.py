@@ -200,3 +200,78 @@ def test_ledger_page_filters_and_exports(app, client, auth, product):
     ]
     assert client.get("/stock/ledger?sku=NOPE").status_code == 400
     assert client.get("/stock/ledger?since=not-a-date").status_code == 400
+
+
+# ---------------------------------------------------------------- issue 14
+
+
+def test_a_sku_differing_only_in_case_is_refused_with_a_sentence(app, client, auth, product):
+    auth.login_as("staff")
+    response = client.post("/stock/products/new", data={"sku": "tea-1", "name": "Another tea"})
+    assert response.status_code == 400
+    assert "A product with SKU tea-1 already exists (TEA-1: SKUs are the same whatever their case)." in (
+        response.get_data(as_text=True)
+    )
+    other = client.post("/stock/products/new", data={"sku": "Cup-2", "name": "Cup"})
+    assert other.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Product.id))) == 2
+        cup = db.session.scalar(select(Product).where(Product.sku == "Cup-2"))  # stored as typed
+        cup_id = cup.id
+    renamed = client.post(f"/stock/products/{cup_id}/edit", data={"sku": "TEA-1", "name": "Cup"})
+    assert renamed.status_code == 400
+    assert "already exists" in renamed.get_data(as_text=True)
+    recased = client.post(f"/stock/products/{cup_id}/edit", data={"sku": "CUP-2", "name": "Cup"})
+    assert recased.status_code == 303  # its own SKU in another case is still its own
+
+
+def test_the_database_refuses_a_second_sku_in_another_case(app, product):
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        db.session.add(Product(sku="Tea-1", name="Sneaked in"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_ledger_filter_and_lookups_ignore_the_case_of_a_sku(client, auth, product):
+    auth.login_as("viewer")
+    rows = list(csv.DictReader(io.StringIO(client.get("/stock/ledger.csv?sku=tea-1").get_data(as_text=True))))
+    assert [r["sku"] for r in rows] == ["TEA-1"]
+
+
+def test_the_ledger_and_its_csv_name_the_orders_reference(app, client, auth, product):
+    from app.stock.orders import create_order, place_order
+
+    with app.app_context():
+        order = create_order(customer="Acme", lines=[(product, 2)], user_id=None, reference="ACME-0042")
+        place_order(order.id, user_id=None)
+        order_id = order.id
+    auth.login_as("viewer")
+    page = client.get("/stock/ledger").get_data(as_text=True)
+    assert f'<a href="/orders/{order_id}">ACME-0042</a>' in page
+    assert f">#{order_id}<" not in page
+    product_page = client.get(f"/stock/products/{product}").get_data(as_text=True)
+    assert ">ACME-0042</a>" in product_page
+    rows = list(csv.DictReader(io.StringIO(client.get("/stock/ledger.csv").get_data(as_text=True))))
+    assert [(r["reason"], r["order"]) for r in rows] == [("order", "ACME-0042"), ("received", "")]
+
+
+def test_low_stock_only_applies_at_once_and_without_scripts(app, client, auth, product):
+    auth.login_as("viewer")
+    with app.app_context():
+        remove_stock(product, 6, user_id=None)
+        create_product(ProductData.clean(sku="PLENTY", name="Plenty"), user_id=None)
+    page = client.get("/stock").get_data(as_text=True)
+    form = re.search(r'<form method="get" action="/stock"[^>]*>', page).group(0)
+    assert 'hx-get="/stock"' in form
+    assert "change" in re.search(r'hx-trigger="([^"]+)"', form).group(1)
+    assert 'id="low"' in page
+    assert '<button type="submit" class="secondary">Show</button>' in page
+    fragment = client.get("/stock?low=y", htmx=True).get_data(as_text=True)  # what htmx swaps in on the change
+    assert fragment.lstrip().startswith('<section id="product-results">')
+    assert "TEA-1" in fragment
+    assert "PLENTY" not in fragment
+    assert 'data-testid="threshold">5<' in fragment
+    assert 'data-testid="short-by">2<' in fragment  # 4 on hand, low at 5: 2 more to be above it
