@@ -61,16 +61,42 @@ class Review(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     predicted: Mapped[str | None] = mapped_column(String(64))  # the model's first choice, by name
     confidence: Mapped[float | None]
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     chosen_category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     accepted: Mapped[bool]  # the person kept the model's first choice
+    # What the document was before this review, so undo can put it back exactly.
+    previous_category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    previous_review_state: Mapped[str | None] = mapped_column(String(16))
+    previous_review_reason: Mapped[str | None] = mapped_column(String(200))
 
     user = relationship("User", lazy="joined")
-    chosen_category = relationship("Category", lazy="joined")
+    chosen_category = relationship("Category", lazy="joined", foreign_keys=[chosen_category_id])
+
+
+class ReviewLease(db.Model):
+    """A queue item held by one reviewer for a few minutes, so two people do not decide the same document at once."""
+
+    __tablename__ = "review_leases"
+
+    # No foreign key to documents: read only joined to a live document, so a purged document's lease is inert.
+    document_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewSkip(db.Model):
+    """A document one reviewer skipped: it goes to the end of that reviewer's queue, in the order skipped."""
+
+    __tablename__ = "review_skips"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # no foreign key: as above
+    skipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TrainingRun(db.Model):

@@ -3,22 +3,26 @@ a person's decisions on it.
 
 `classify_document` is called from the pipeline's classify step in the worker. It never raises for a
 missing or broken model: the document then waits for review with the reason, so processing always
-finishes. `review_document` and `accept_suggestions` are the review page's decisions.
+finishes. `review_document` and `accept_suggestions` are the review page's decisions (refused for a
+document another reviewer holds: see `leases`); `skip` puts a document at the end of one reviewer's
+queue; taking a decision back is in `undo`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 
-from app.classify import evaluation, queries, registry, runtime
-from app.classify.models import Category, Review
+from app.classify import evaluation, leases, queries, registry, runtime
+from app.classify.models import Category, Review, ReviewLease, ReviewSkip
+from app.db_types import utcnow
 from app.documents.models import Document, ReviewState
-from app.errors import DomainError
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.ops import audit
 from app.search import outbox
@@ -142,14 +146,34 @@ class DocumentMissing(ReviewError):
     status_code = 404
 
 
+class DocumentHeld(Conflict, ReviewError):
+    """Another reviewer holds the document (409): deciding it now would race them."""
+
+
+def _refuse_if_held(document: Document, user_id: int | None, now: datetime) -> None:
+    """A person may not decide a document someone else holds; the system (user_id None) always may."""
+    if user_id is None:
+        return
+    lease = queries.holder(document.id, now)
+    if lease is not None and lease.user_id != user_id:
+        raise DocumentHeld(
+            f"{leases.holder_name(lease.user_id)} is reviewing {document.filename} until {lease.expires_at:%H:%M} UTC; "
+            "nothing was changed. Take the next document."
+        )
+
+
+def skip(document_id: int, *, user_id: int, now: datetime | None = None) -> Document:
+    """Put a waiting document at the end of this reviewer's queue and let go of it."""
+    document = _reviewable(document_id)
+    leases.remember_skip(document.id, user_id, waiting=document.review_state == ReviewState.NEEDS_REVIEW, now=now)
+    return document
+
+
 def _decide(document: Document, category: Category, user_id: int | None) -> Review:
     """File `document` under `category` as a person's decision, in the caller's transaction."""
     predicted = document.predictions[0][0] if document.predictions else None
     confidence = document.predictions[0][1] if document.predictions else None
     before = {"category_id": document.category_id, "review_state": document.review_state}
-    document.category_id = category.id
-    document.review_state = ReviewState.REVIEWED
-    document.review_reason = None
     review = Review(
         document_id=document.id,
         user_id=user_id,
@@ -158,8 +182,17 @@ def _decide(document: Document, category: Category, user_id: int | None) -> Revi
         model_version_id=document.model_version_id,
         chosen_category_id=category.id,
         accepted=predicted == category.name,
+        previous_category_id=document.category_id,
+        previous_review_state=document.review_state,
+        previous_review_reason=document.review_reason,
     )
+    document.category_id = category.id
+    document.review_state = ReviewState.REVIEWED
+    document.review_reason = None
     db.session.add(review)
+    # Decided: nobody holds it any more, and nobody's skip order needs it.
+    db.session.execute(delete(ReviewLease).where(ReviewLease.document_id == document.id))
+    db.session.execute(delete(ReviewSkip).where(ReviewSkip.document_id == document.id))
     audit.record(
         "document.review",
         target_type="document",
@@ -191,6 +224,7 @@ def review_document(document_id: int, category_id: int, *, user_id: int | None) 
     category = db.session.get(Category, category_id)
     if category is None or not category.active:
         raise ReviewError("Choose an active category.")
+    _refuse_if_held(document, user_id, utcnow())
     review = _decide(document, category, user_id)
     db.session.commit()
     outbox.request_drain()
@@ -213,11 +247,14 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
         raise ReviewError("Select at least one document to accept.")
     documents = db.session.scalars(select(Document).where(Document.id.in_(set(document_ids))).order_by(Document.id))
     active = {c.name: c for c in db.session.scalars(select(Category).where(Category.active.is_(True)))}
+    held = leases.held_by_others(document_ids, user_id)
     accepted: list[str] = []
     passed_over: list[str] = []
     for document in documents:
         if not document.is_live or document.review_state != ReviewState.NEEDS_REVIEW:
             passed_over.append(f"{document.filename} no longer waits for review.")
+        elif document.id in held:
+            passed_over.append(f"{held[document.id]} is reviewing {document.filename}.")
         elif not document.predictions:
             passed_over.append(f"{document.filename} has no suggestion to accept.")
         elif document.predictions[0][0] not in active:
@@ -229,6 +266,40 @@ def accept_suggestions(document_ids: list[int], *, user_id: int | None) -> BulkO
     if accepted:
         outbox.request_drain()
     return BulkOutcome(accepted, passed_over)
+
+
+@dataclass(frozen=True)
+class BulkPlan:
+    """What a bulk accept would do, for the confirmation step: per category, how many documents."""
+
+    document_ids: list[int]
+    per_category: list[tuple[str, int]]
+
+    @property
+    def count(self) -> int:
+        return len(self.document_ids)
+
+
+def plan_accept(document_ids: list[int], *, user_id: int | None) -> BulkPlan:
+    """The documents a bulk accept of `document_ids` would file, by category; nothing is written."""
+    if not document_ids:
+        raise ReviewError("Select at least one document to accept.")
+    active = set(db.session.scalars(select(Category.name).where(Category.active.is_(True))))
+    held = leases.held_by_others(document_ids, user_id)
+    ids: list[int] = []
+    counts: dict[str, int] = {}
+    for document in db.session.scalars(
+        select(Document).where(Document.id.in_(set(document_ids))).order_by(Document.id)
+    ):
+        if not document.is_live or document.review_state != ReviewState.NEEDS_REVIEW or document.id in held:
+            continue
+        if not document.predictions or document.predictions[0][0] not in active:
+            continue
+        ids.append(document.id)
+        counts[document.predictions[0][0]] = counts.get(document.predictions[0][0], 0) + 1
+    if not ids:
+        raise ReviewError("None of the selected documents has a suggestion that can be accepted now.")
+    return BulkPlan(ids, sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def filed_counts() -> list[tuple[Category, int]]:

@@ -86,3 +86,122 @@ def test_j_and_k_move_through_the_queue_without_deciding(page: Page, sign_in, tm
     page.keyboard.press("k")
     expect(item).to_have_attribute("data-document", first)
     expect(page.get_by_test_id("waiting-count")).to_have_text(waiting)
+
+
+def _current_row(page: Page) -> str | None:
+    return page.locator("#review-list tr[aria-current=true]").get_attribute("data-document")
+
+
+def test_u_takes_the_last_decision_back_and_the_document_comes_back(page: Page, sign_in, tmp_path):
+    sign_in("staff")
+    first, _second = _upload(page, tmp_path)
+    item = page.get_by_test_id("review-item")
+    page.goto(f"/review?at={first}")
+    expect(item).to_have_attribute("data-document", first)
+    waiting = int(page.get_by_test_id("waiting-count").inner_text())
+
+    page.keyboard.press("a")
+    expect(item).not_to_have_attribute("data-document", first)
+    expect(page.get_by_test_id("waiting-count")).to_have_text(str(waiting - 1))
+    expect(page.get_by_test_id("undo")).to_contain_text("Undo filing review-")
+
+    page.keyboard.press("u")
+
+    expect(item).to_have_attribute("data-document", first)
+    expect(page.get_by_test_id("decided")).to_contain_text("Undone:")
+    expect(page.get_by_test_id("waiting-count")).to_have_text(str(waiting))
+    page.reload()  # the history lives on the server
+    expect(item).to_have_attribute("data-document", first)
+    page.goto(f"/documents/{first}")
+    expect(page.get_by_test_id("doc-category")).not_to_contain_text("reviewed")
+
+
+def test_the_highlighted_row_follows_j_and_k_and_s_sends_the_item_to_the_end(page: Page, sign_in, tmp_path):
+    sign_in("staff")
+    first, _second = _upload(page, tmp_path)
+    item = page.get_by_test_id("review-item")
+    page.goto(f"/review?at={first}")
+    expect(item).to_have_attribute("data-document", first)
+    assert _current_row(page) == first
+
+    page.keyboard.press("j")
+    expect(item).not_to_have_attribute("data-document", first)
+    moved_to = item.get_attribute("data-document")
+    expect(page.locator("#review-list tr[aria-current=true]")).to_have_attribute("data-document", moved_to)
+    page.keyboard.press("k")
+    expect(item).to_have_attribute("data-document", first)
+    expect(page.locator("#review-list tr[aria-current=true]")).to_have_attribute("data-document", first)
+
+    page.keyboard.press("s")
+
+    expect(page.get_by_test_id("decided")).to_contain_text("it is at the end of your queue")
+    expect(item).not_to_have_attribute("data-document", first)
+    expect(page.locator("#review-list tbody tr").last).to_have_attribute("data-document", first)
+
+
+def test_select_all_then_bulk_accept_asks_first_and_says_what_will_happen(page: Page, sign_in, tmp_path):
+    sign_in("staff")
+    first, second = _upload(page, tmp_path)
+    page.goto(f"/review?at={first}")
+    boxes = page.locator('#review-list input[name="document_id"]:not(:disabled)')
+
+    page.get_by_test_id("select-all").check()
+    count = boxes.count()
+    for index in range(count):
+        expect(boxes.nth(index)).to_be_checked()
+    page.get_by_test_id("bulk-accept").click()
+    expect(page.get_by_test_id("bulk-plan")).to_contain_text(f"{count} document")
+    page.get_by_test_id("bulk-confirm-no").click()
+    expect(page.get_by_test_id("bulk-confirm")).to_have_count(0)  # cancelled: nothing filed
+
+    page.get_by_test_id("select-all").uncheck()
+    page.locator(f'#review-list input[name="document_id"][value="{first}"]').check()
+    page.locator(f'#review-list input[name="document_id"][value="{second}"]').check()
+    page.get_by_test_id("bulk-accept").click()
+    expect(page.get_by_test_id("bulk-plan")).to_contain_text("2 documents will be filed")
+    page.get_by_test_id("bulk-confirm-yes").click()
+
+    expect(page.get_by_test_id("decided")).to_contain_text("Accepted 2 suggestions.")
+    expect(page.locator(f'#review-list tr[data-document="{first}"]')).to_have_count(0)
+
+
+def test_an_error_goes_away_when_the_next_action_succeeds(page: Page, sign_in, tmp_path):
+    sign_in("staff")
+    first, _second = _upload(page, tmp_path)
+    page.goto(f"/review?at={first}")
+    # A category button whose value the server cannot use: the decision is refused with a sentence.
+    page.locator('#review-item [data-key="1"]').evaluate("button => { button.value = 'abc'; }")
+
+    page.keyboard.press("1")
+    expect(page.locator("#messages")).to_contain_text("Choose a category from the list.")
+
+    page.keyboard.press("j")
+    expect(page.locator("#messages")).not_to_contain_text("Choose a category")
+
+
+def test_on_a_phone_the_review_page_fits_and_its_buttons_are_large(page: Page, sign_in, tmp_path):
+    sign_in("staff")
+    table = tmp_path / f"table-{uuid.uuid4().hex[:8]}.txt"
+    line = "{:<4} Product with a rather long name number {:<6} {:>10.2f} {:>12.2f}\n"
+    rows = "".join(line.format(n, n, n * 3.5, n * 7) for n in range(8))
+    header = "Qty  Item" + " " * 43 + "Price        Total\n"
+    table.write_text(header + rows, encoding="utf-8")
+    page.goto("/documents/upload")
+    page.get_by_label("Drop files here, or choose them").set_input_files([str(table)])
+    row = page.locator("#upload-list .upload-row").filter(has_text=table.name)
+    expect(row.get_by_test_id("doc-state")).to_have_attribute("data-state", "processed", timeout=30_000)
+    href = row.get_by_role("link", name=table.name).get_attribute("href")
+    document_id = re.search(r"/documents/(\d+)", href).group(1)
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto(f"/review?at={document_id}")
+
+    expect(page.get_by_test_id("excerpt")).to_have_class(re.compile(r"\btabular\b"))
+    assert "monospace" in page.get_by_test_id("excerpt").evaluate("e => getComputedStyle(e).fontFamily")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for test_id in ("accept", "skip", "next", "previous"):
+        box = page.get_by_test_id(test_id).bounding_box()
+        assert box["height"] >= 44, f"{test_id} is {box['height']} px tall"
+    categories = page.locator("#review-item .category-keys button")
+    for index in range(categories.count()):
+        assert categories.nth(index).bounding_box()["height"] >= 44

@@ -102,6 +102,8 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("review.index", "GET"): SIGNED_IN,
     ("review.decide", "POST"): STAFF,
     ("review.accept_selected", "POST"): STAFF,
+    ("review.skip", "POST"): STAFF,
+    ("review.undo", "POST"): STAFF,
     ("search.index", "GET"): SIGNED_IN,
     ("search.export", "GET"): SIGNED_IN,
     # stock
@@ -119,6 +121,7 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("stock.import_products", "GET"): STAFF,
     ("stock.import_products", "POST"): STAFF,
     ("stock.confirm_import", "POST"): STAFF,
+    ("stock.confirm_import_valid", "GET"): STAFF,
     # orders
     ("orders.index", "GET"): SIGNED_IN,
     ("orders.export", "GET"): SIGNED_IN,
@@ -129,6 +132,10 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("orders.place", "POST"): STAFF,
     ("orders.fulfil", "POST"): STAFF,
     ("orders.cancel", "POST"): STAFF,
+    ("orders.confirm_cancel", "GET"): STAFF,
+    ("orders.edit", "GET"): STAFF,
+    ("orders.edit", "POST"): STAFF,
+    ("orders.lookup", "GET"): STAFF,
     # alerts and notifications
     ("alerts.index", "GET"): SIGNED_IN,
     ("alerts.export", "GET"): SIGNED_IN,
@@ -142,6 +149,8 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("classify.index", "GET"): ADMIN,
     ("classify.index", "POST"): ADMIN,
     ("classify.set_active", "POST"): ADMIN,
+    ("classify.edit", "GET"): ADMIN,
+    ("classify.edit", "POST"): ADMIN,
     ("models.index", "GET"): ADMIN,
     ("models.show", "GET"): ADMIN,
     ("models.run", "GET"): ADMIN,

@@ -174,7 +174,17 @@ def test_bulk_accept_takes_the_suggestions_of_the_selected_documents_only(app, c
     blank = _waiting(app, "blank.txt", None, predicted=None)
     auth.login_as("staff")
 
-    response = client.post("/review/accept", data={"document_id": [one, two, blank]}, htmx=True)
+    # First the question: how many documents go under which category; nothing is written yet.
+    question = client.post("/review/accept", data={"document_id": [one, two, blank]}, htmx=True)
+    assert question.status_code == 200
+    asked = question.get_data(as_text=True)
+    assert re.search(r"<strong>2 documents</strong> will be filed", asked)
+    assert "<strong>1</strong> under invoice" in asked
+    assert "<strong>1</strong> under receipt" in asked
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Review.id))) == 0
+
+    response = client.post("/review/accept", data={"document_id": [one, two, blank], "confirm": "yes"}, htmx=True)
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -290,3 +300,99 @@ def test_a_filed_document_can_be_reopened_and_the_counts_follow(app, client, aut
     assert re.search(r'data-testid="category-count-receipt">1<', listing)
     with app.app_context():
         assert db.session.scalar(select(func.count(Review.id))) == 2
+
+
+def test_without_javascript_bulk_accept_asks_on_a_page_of_its_own_then_files(app, client, auth, seeded):
+    one = _waiting(app, "one.txt", 0.3)
+    two = _waiting(app, "two.txt", 0.4)
+    _waiting(app, "three.txt", 0.5, predicted="receipt")
+    auth.login_as("staff")
+
+    # Select-all without JavaScript: the header box alone stands for every document listed.
+    question = client.post("/review/accept", data={"all": "1"})
+
+    page = question.get_data(as_text=True)
+    assert question.status_code == 200
+    assert "<h1>Accept the suggestions?</h1>" in page
+    assert "<strong>3 documents</strong> will be filed" in page
+    assert "<strong>2</strong> under invoice" in page
+    assert "<strong>1</strong> under receipt" in page
+    assert 'data-testid="bulk-confirm-no"' in page  # and a way back
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Review.id))) == 0
+    ids = [int(i) for i in re.findall(r'name="document_id" value="(\d+)"', page)]
+    assert sorted(ids[:2]) == [one, two]
+
+    done = client.post("/review/accept", data={"document_id": ids, "confirm": "yes"})
+
+    assert done.status_code == 303
+    assert "Accepted 3 suggestions." in client.get(done.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Review.id))) == 3
+
+
+def test_bulk_accept_of_nothing_acceptable_says_so_and_writes_nothing(app, client, auth, seeded):
+    blank = _waiting(app, "blank.txt", None, predicted=None)
+    auth.login_as("staff")
+
+    response = client.post("/review/accept", data={"document_id": [blank]}, htmx=True)
+
+    assert response.status_code == 400
+    assert "None of the selected documents has a suggestion that can be accepted now." in response.get_data(
+        as_text=True
+    )
+
+
+def test_a_successful_action_clears_the_previous_error_message(app, client, auth, seeded):
+    first = _waiting(app, "first.txt", 0.2)
+    _waiting(app, "second.txt", 0.3)
+    auth.login_as("staff")
+    error = client.post(f"/review/{first}", data={"category_id": "abc"}, htmx=True)
+    assert error.headers["HX-Retarget"] == "#messages"
+
+    for response in (
+        client.get(f"/review?at={first}&move=next", htmx=True),
+        client.post(f"/review/{first}", data={}, htmx=True),
+    ):
+        html = response.get_data(as_text=True)
+        assert '<div id="messages" aria-live="polite" hx-swap-oob="innerHTML"></div>' in html
+
+
+def test_the_list_rows_carry_their_document_so_the_highlight_can_follow(app, client, auth, seeded):
+    first = _waiting(app, "first.txt", 0.2)
+    second = _waiting(app, "second.txt", 0.3)
+    auth.login_as("staff")
+
+    page = client.get(f"/review?at={second}").get_data(as_text=True)
+
+    assert f'<tr data-document="{first}">' in page
+    assert f'<tr data-document="{second}" aria-current="true">' in page
+    assert 'data-testid="select-all"' in page
+
+
+TABLE = (
+    "Qty  Item              Price   Total\n"
+    "12   Green tea 1 kg    14.00  168.00\n"
+    "3    Oolong 250 g       9.50   28.50\n"
+    "1    Delivery           5.10    5.10\n"
+    "Total due 201.60 EUR\n"
+)
+
+
+def test_a_table_like_excerpt_keeps_its_lines_and_is_marked_tabular(app, client, auth, seeded):
+    from app.classify.review_views import excerpt_is_tabular
+
+    assert excerpt_is_tabular(TABLE)
+    assert excerpt_is_tabular("a\tb\nc\td\ne\tf\n")
+    assert not excerpt_is_tabular("Dear Ms Weber,\nthank you for your letter.\nKind regards\nAnna")
+    assert not excerpt_is_tabular(None)
+    document_id = _waiting(app, "table.txt", 0.2)
+    with app.app_context():
+        db.session.get(Document, document_id).text = TABLE
+        db.session.commit()
+    auth.login_as("staff")
+
+    page = client.get(f"/review?at={document_id}").get_data(as_text=True)
+
+    assert 'class="doc-text review-excerpt tabular"' in page
+    assert "12   Green tea 1 kg    14.00  168.00\n3    Oolong" in page  # line breaks and spacing as they were
