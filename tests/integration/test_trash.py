@@ -107,7 +107,8 @@ def test_a_document_past_the_period_leaves_database_blobs_and_index_and_one_audi
         service.delete_document(old_id, user_id=None)
         assert blob_store().exists(old_sha)
         assert thumbnail_path(old_sha).exists()
-        thumbnail_bytes = thumbnail_path(old_sha).stat().st_size
+        # Both have a preview: the PDF its first page, the text file its opening lines.
+        thumbnail_bytes = thumbnail_path(old_sha).stat().st_size + thumbnail_path(other_sha).stat().st_size
         _index_anyway(other_id)  # as if the drain after its deletion had never run: the purge must still clear it
         assert other_id in _indexed_ids()
         fresh_id, fresh_sha = _trashed(b"Packing list, marmalade", "fresh.txt")  # deleted now: inside the period
@@ -486,6 +487,7 @@ def test_the_trash_page_filters_pages_and_exports_the_same_rows(app, client, aut
 def test_roles_viewers_look_staff_restore_admins_remove_for_good(app, client, auth, make_user):
     with app.app_context():
         document_id, sha = _trashed(b"Invoice for a tea chest", "chest.txt")
+        preview_bytes = thumbnail_path(sha).stat().st_size  # its opening lines drawn on a page
     auth.login_as("viewer")
     page = client.get("/documents/trash").get_data(as_text=True)
     assert "chest.txt" in page
@@ -515,7 +517,7 @@ def test_roles_viewers_look_staff_restore_admins_remove_for_good(app, client, au
         _consistent(document_id, sha)
         (row,) = _audit("document.purge")
         assert row.actor_id == admin.id
-        assert row.after["bytes_freed"] == len(b"Invoice for a tea chest")
+        assert row.after["bytes_freed"] == len(b"Invoice for a tea chest") + preview_bytes
 
 
 def test_the_cli_lists_the_trash_and_purges_with_a_dry_run_first(app, runner, monkeypatch):
