@@ -30,7 +30,7 @@ from flask import current_app
 from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm.util import identity_key
 
-from app.classify.models import Review
+from app.classify.models import Review, ReviewLease, ReviewSkip
 from app.database import begin_write
 from app.db_types import utcnow
 from app.documents.errors import DocumentStateError
@@ -164,6 +164,8 @@ def _delete_row(facts: _Facts) -> bool:
     unsynced = {"synchronize_session": False}
     db.session.execute(delete(DocumentEvent).where(DocumentEvent.document_id == facts.id), execution_options=unsynced)
     db.session.execute(delete(Review).where(Review.document_id == facts.id), execution_options=unsynced)
+    for held in (ReviewLease, ReviewSkip):  # no foreign key (they are read only beside a live document): tidy up
+        db.session.execute(delete(held).where(held.document_id == facts.id), execution_options=unsynced)
     result = db.session.execute(delete(Document).where(Document.id == facts.id), execution_options=unsynced)
     loaded = db.session.identity_map.get(identity_key(Document, facts.id))
     if loaded is not None:  # a caller read it earlier: it must not be flushed or refreshed any more

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from app.classify import categories
 from app.classify import service as classify_service
-from app.classify.models import Category, Review
+from app.classify.models import Category, Review, ReviewLease, ReviewSkip
 from app.db_types import utcnow
 from app.documents import errors, processing, service, trash
 from app.documents.cli import documents_cli
@@ -549,3 +549,15 @@ def test_the_cli_lists_the_trash_and_purges_with_a_dry_run_first(app, runner, mo
     assert not blob.exists()
     with app.app_context():
         assert not _exists(document_id)
+
+
+def test_a_purge_forgets_who_held_or_skipped_the_document_in_review(app, make_user):
+    reviewer = make_user("staff")
+    with app.app_context():
+        document_id, _sha = _trashed(b"Invoice held by a reviewer", "held.txt")
+        db.session.add(ReviewLease(document_id=document_id, user_id=reviewer.id, expires_at=utcnow()))
+        db.session.add(ReviewSkip(document_id=document_id, user_id=reviewer.id))
+        db.session.commit()
+        trash.purge_document(document_id, user_id=None)
+        assert db.session.scalar(select(func.count()).select_from(ReviewLease)) == 0
+        assert db.session.scalar(select(func.count()).select_from(ReviewSkip)) == 0
