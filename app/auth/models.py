@@ -31,6 +31,7 @@ class Role(StrEnum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    audit_kind = "user"  # what the audit log calls a row of this table
     __table_args__ = (CheckConstraint("role IN ('viewer', 'staff', 'admin')", name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -88,7 +88,7 @@ def find_by_email(email: str) -> User:
 
 def _audit(action: str, user: User, summary: str, actor_id: int | None, **values: object) -> None:
     """The audit row of a change to `user` (before/after as keyword values), in the caller's transaction."""
-    audit.record(action, target_type="user", target_id=user.id, summary=summary, actor_id=actor_id, **values)
+    audit.record_about(user, action, summary, actor_id, **values)
 
 
 def _update(user: User, action: str, summary: str, actor_id: int | None, **changes: object) -> User:

@@ -109,12 +109,11 @@ def update_category(category_id: int, *, description: str | None, colour: str | 
     if not changed:
         db.session.rollback()
         return category
-    audit.record(
+    audit.record_about(
+        category,
         "category.update",
-        target_type="category",
-        target_id=category.id,
-        summary=f"Changed the {' and '.join(changed)} of category {category.name}",
-        actor_id=user_id,
+        f"Changed the {' and '.join(changed)} of category {category.name}",
+        user_id,
         before={name: before[name] for name in changed},
         after={name: after[name] for name in changed},
     )

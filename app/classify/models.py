@@ -14,6 +14,7 @@ from app.extensions import db
 
 class Category(db.Model):
     __tablename__ = "categories"
+    audit_kind = "category"  # what the audit log calls a row of this table
     __table_args__ = (CheckConstraint("length(colour) = 7", name="colour_hex"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,6 +29,7 @@ class ModelVersion(db.Model):
     """One trained classifier: its file, its figures, and whether the worker uses it."""
 
     __tablename__ = "model_versions"
+    audit_kind = "model_version"  # what the audit log calls a row of this table
     __table_args__ = (
         # At most one active version, enforced by the database (two admins promoting at once).
         Index(
@@ -103,6 +105,7 @@ class TrainingRun(db.Model):
     """One request to train a model (button, schedule or CLI) and how far it has got: the progress bar's source."""
 
     __tablename__ = "training_runs"
+    audit_kind = "training_run"  # what the audit log calls a row of this table
     __table_args__ = (
         CheckConstraint("state IN ('queued', 'running', 'finished', 'failed')", name="state_known"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),

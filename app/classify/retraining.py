@@ -236,13 +236,7 @@ def start_retrain(*, user_id: int | None, trigger: str, task: Callable[[int], An
     run = TrainingRun(state="queued", trigger=trigger, requested_by=user_id, requested_at=now, stage="Waiting")
     db.session.add(run)
     db.session.flush()
-    audit.record(
-        "model.retrain",
-        target_type="training_run",
-        target_id=run.id,
-        summary=f"Asked for a retrain ({trigger})",
-        actor_id=user_id,
-    )
+    audit.record_about(run, "model.retrain", f"Asked for a retrain ({trigger})", user_id)
     run_id = run.id
     if not enqueue_after_commit(task, run_id, fallback="the run is marked failed", training_run=run_id):
         # Say so on the run rather than leave it waiting for a worker that will never hear of it.

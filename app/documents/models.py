@@ -39,6 +39,7 @@ class ReviewState(StrEnum):
 
 class Document(db.Model):
     __tablename__ = "documents"
+    audit_kind = "document"  # what the audit log calls a row of this table
     __table_args__ = (
         CheckConstraint("state IN ('queued', 'processing', 'processed', 'failed')", name="state_known"),
         Index("ix_documents_state_changed", "state", "state_changed_at"),

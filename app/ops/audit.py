@@ -39,3 +39,9 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_about(row: Any, action: str, summary: str, actor_id: int | None, **values: Any) -> AuditEvent:
+    """`record` for a change to one row: the target is the row's `audit_kind` (its model says which word the log
+    uses: "order", "product", ...) and its id. `values` are `before` and `after`."""
+    return record(action, target_type=row.audit_kind, target_id=row.id, summary=summary, actor_id=actor_id, **values)

@@ -49,16 +49,21 @@ def index():
     filtered = _read_filters()
     form, filters = filtered.form, filtered.filters
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = None
+    result = instead_of = None
     if not filtered.problem:
-        result = service.search(
-            form.q.data or "", filters=filters, page=page, per_page=PER_PAGE, sort=form.sort.data or "relevance"
-        )
+        sort = form.sort.data or "relevance"
+        result = service.search(form.q.data or "", filters=filters, page=page, per_page=PER_PAGE, sort=sort)
+        if result.correction and not result.total and not request.args.get("exact"):
+            # Nothing for the words as typed, but the likely spelling finds something: show that at once.
+            corrected = service.search(result.correction, filters=filters, page=page, per_page=PER_PAGE, sort=sort)
+            if corrected.total:
+                result, instead_of = corrected, form.q.data
     return render_page(
         "search/search.html",
         "results",
         form=form,
         result=result,
+        instead_of=instead_of,
         # The page as asked for: the service caps how deep a search may page, the pager says where the person is.
         pages=service.Pages(page, PER_PAGE, result.total) if result else None,
         problem=filtered.problem,

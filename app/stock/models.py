@@ -71,6 +71,7 @@ def _in(column: str, values) -> str:
 
 class Product(db.Model):
     __tablename__ = "products"
+    audit_kind = "product"  # what the audit log calls a row of this table
     __table_args__ = (
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
@@ -143,6 +144,7 @@ class StockMovement(db.Model):
 
 class Order(db.Model):
     __tablename__ = "orders"
+    audit_kind = "order"  # what the audit log calls a row of this table
     __table_args__ = (CheckConstraint(_in("status", OrderStatus), name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,6 +193,7 @@ class StockAlert(db.Model):
     """
 
     __tablename__ = "stock_alerts"
+    audit_kind = "stock_alert"  # what the audit log calls a row of this table
     __table_args__ = (
         Index(
             "uq_stock_alerts_one_open",

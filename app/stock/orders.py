@@ -82,12 +82,11 @@ def create_order(
     order.lines = [OrderLine(product_id=p, quantity=q) for p, q in lines]
     db.session.add(order)
     db.session.flush()
-    audit.record(
+    audit.record_about(
+        order,
         "order.create",
-        target_type="order",
-        target_id=order.id,
-        summary=f"Created order {reference} for {customer} ({len(lines)} lines)",
-        actor_id=user_id,
+        f"Created order {reference} for {customer} ({len(lines)} lines)",
+        user_id,
         after={"reference": reference, "customer": customer, "lines": [list(line) for line in lines]},
     )
     db.session.commit()

@@ -128,13 +128,8 @@ def create_product(data: ProductData, *, user_id: int | None) -> Product:
     except IntegrityError:
         db.session.rollback()
         raise DuplicateSku(f"A product with SKU {data.sku} already exists.") from None
-    audit.record(
-        "product.create",
-        target_type="product",
-        target_id=product.id,
-        summary=f"Created product {data.sku} ({data.name})",
-        actor_id=user_id,
-        after=asdict(data),
+    audit.record_about(
+        product, "product.create", f"Created product {data.sku} ({data.name})", user_id, after=asdict(data)
     )
     alerts.reconcile_product(product)
     commit_change()
@@ -153,12 +148,11 @@ def update_product(product_id: int, data: ProductData, *, user_id: int | None) -
         return product
     for field, value in changed.items():
         setattr(product, field, value)
-    audit.record(
+    audit.record_about(
+        product,
         "product.update",
-        target_type="product",
-        target_id=product.id,
-        summary=f"Changed {', '.join(changed)} of {data.sku}",
-        actor_id=user_id,
+        f"Changed {', '.join(changed)} of {data.sku}",
+        user_id,
         before={k: before[k] for k in changed},
         after=changed,
     )
