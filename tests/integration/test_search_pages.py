@@ -160,3 +160,21 @@ def test_search_needs_a_session(app, client):
     response = client.get("/search?q=tea")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_a_misspelt_search_shows_the_corrected_results_at_once_with_a_way_back(app, client, auth):
+    auth.login_as("staff")
+    for name, text in LETTERS.items():
+        _upload(client, name, text)
+
+    html = client.get("/search?q=warehuose", htmx=True).get_data(as_text=True)
+
+    assert _hits(html) == ["oolong-delivery.txt"]  # the results for the likely word, without another click
+    assert 'data-testid="showing-instead"' in html
+    assert "<strong>warehouse</strong>" in html
+    back = re.search(r'href="([^"]+)" data-testid="search-as-typed"', html).group(1).replace("&amp;", "&")
+    assert "exact=1" in back
+    as_typed = client.get(back, htmx=True).get_data(as_text=True)
+    assert _hits(as_typed) == []  # the words as typed, as asked
+    assert 'data-testid="did-you-mean"' in as_typed  # with the suggestion still offered
+    assert 'data-testid="showing-instead"' not in as_typed
