@@ -36,6 +36,8 @@ class DocumentFilterForm(FlaskForm):
     uploader = SelectField("Uploaded by", default="")
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])
+    tag = StringField("Tag", validators=[Optional(), Length(max=50)])
+    correspondent = SelectField("Correspondent", default="")
     sort = SelectField(
         "Sort by",
         choices=[

@@ -7,11 +7,24 @@ its processing state, the text read from it, and how long each stage took.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, and_
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -88,10 +101,24 @@ class Document(db.Model):
     # Set when a purge begins: from then on the document cannot be restored, and a purge
     # interrupted halfway is finished by the next run.
     purge_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a person files by (all optional). An empty title means "the file name without its extension".
+    title: Mapped[str | None] = mapped_column(String(255))
+    document_date: Mapped[date | None] = mapped_column(Date, index=True)
+    correspondent_id: Mapped[int | None] = mapped_column(ForeignKey("correspondents.id"), index=True)
+    # Set when the date or correspondent was read from the text and no person has confirmed it yet.
+    date_suggested: Mapped[bool] = mapped_column(default=False, server_default=false())
+    correspondent_suggested: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     uploader = relationship("User", lazy="joined", foreign_keys=[uploaded_by])
     deleter = relationship("User", lazy="select", foreign_keys=[deleted_by])
     category = relationship("Category", lazy="joined")
+    correspondent: Mapped[Correspondent | None] = relationship(lazy="joined")
+    tags: Mapped[list[DocumentTag]] = relationship(
+        primaryjoin="Document.id == foreign(DocumentTag.document_id)",
+        order_by="DocumentTag.tag",
+        lazy="selectin",
+        viewonly=True,
+    )
     events: Mapped[list[DocumentEvent]] = relationship(
         back_populates="document", order_by="DocumentEvent.id", lazy="select", cascade="all, delete-orphan"
     )
@@ -105,6 +132,15 @@ class Document(db.Model):
     @classmethod
     def _is_live_expression(cls) -> ColumnElement[bool]:
         return and_(cls.state == DocumentState.PROCESSED.value, cls.deleted_at.is_(None))
+
+    @property
+    def display_title(self) -> str:
+        """The document's name for people: its title, else the file name without its extension."""
+        return self.title or default_title(self.filename)
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag.tag for tag in self.tags]
 
     @property
     def is_finished(self) -> bool:
@@ -128,3 +164,51 @@ class DocumentEvent(db.Model):
     def add(cls, document_id: int, event: str, detail: str | None = None, user_id: int | None = None) -> None:
         """Add a line to a document's history in the current transaction."""
         db.session.add(cls(document_id=document_id, event=event, detail=(detail or "")[:500] or None, user_id=user_id))
+
+
+def default_title(filename: str) -> str:
+    """A file name without its extension ("Invoice 12.pdf" -> "Invoice 12"); a name that is only an extension stays."""
+    stem, dot, _ = filename.rpartition(".")
+    return stem if dot and stem.strip() else filename
+
+
+class Correspondent(db.Model):
+    """A supplier or customer a document comes from or goes to; names are unique, ignoring case."""
+
+    __tablename__ = "correspondents"
+    audit_kind = "correspondent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The name lower-cased: "Valley Mills" and "valley mills" are one correspondent.
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocumentTag(db.Model):
+    """A free tag on a document: lower-cased, trimmed, once per document.
+
+    No foreign key to documents (nor from notes): like the review leases, these rows are only read beside their
+    document, and the purge (`trash._delete_row`) deletes them with it.
+    """
+
+    __tablename__ = "document_tags"
+    __table_args__ = (UniqueConstraint("document_id", "tag", name="uq_document_tags_document_tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(index=True)
+    tag: Mapped[str] = mapped_column(String(50), index=True)
+
+
+class DocumentNote(db.Model):
+    """A note on a document: who wrote what, when. Notes are only ever added, never edited."""
+
+    __tablename__ = "document_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+
+    user = relationship("User", lazy="joined")

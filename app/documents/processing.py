@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, select, update
 
 from app.db_types import utcnow
-from app.documents import extract
+from app.documents import extract, metadata
 from app.documents.models import ACTIVE_STATES, Document, DocumentEvent, DocumentState
 from app.documents.queries import get_document
 from app.extensions import db
@@ -90,6 +90,7 @@ def finish(
         words = len(result.text.split())
         notes = f"; {'; '.join(result.notes)}" if result.notes else ""
         DocumentEvent.add(document_id, "processed", f"{words} words{notes}")
+        metadata.apply_suggestions(document_id, result.text)
         outbox.note_change(document_id)
     db.session.commit()
     if done:

@@ -12,13 +12,13 @@ from datetime import date
 from typing import Literal
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import defer, joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import User
 from app.documents.errors import DocumentNotFound
-from app.documents.models import Document, DocumentState
+from app.documents.models import Correspondent, Document, DocumentState, DocumentTag
 from app.extensions import db
 from app.querying import contains, within_dates
 
@@ -44,6 +44,10 @@ CSV_COLUMNS = [
     "category",
     "review_state",
     "confidence",
+    "title",
+    "document_date",
+    "correspondent",
+    "tags",
 ]
 
 
@@ -58,6 +62,8 @@ class DocumentFilter:
     until: date | None = None
     q: str = ""
     sort: str = "newest"
+    tag: str = ""  # lower-cased, as tags are stored
+    correspondent_id: int | None = None
 
 
 def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
@@ -75,7 +81,12 @@ def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
         query = query.where(Document.review_state == filters.review_state)
     query = query.where(within_dates(Document.uploaded_at, filters.since, filters.until))
     if filters.q:
-        query = query.where(contains(Document.filename, filters.q))
+        query = query.where(or_(contains(Document.filename, filters.q), contains(Document.title, filters.q)))
+    if filters.tag:
+        tagged = select(DocumentTag.id).where(DocumentTag.document_id == Document.id, DocumentTag.tag == filters.tag)
+        query = query.where(tagged.exists())
+    if filters.correspondent_id:
+        query = query.where(Document.correspondent_id == filters.correspondent_id)
     return query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
@@ -166,3 +177,21 @@ def state_counts() -> dict[str, int]:
 def kind_counts() -> dict[str, int]:
     query = select(Document.kind, func.count(Document.id)).where(Document.deleted_at.is_(None))
     return dict(db.session.execute(query.group_by(Document.kind)).all())
+
+
+def correspondent_choices() -> list[SelectChoice]:
+    """ "Anyone", then every correspondent by name; the value is their id."""
+    rows = db.session.execute(select(Correspondent.id, Correspondent.name).order_by(Correspondent.name_key)).all()
+    return [SelectChoice("", "Anyone")] + [SelectChoice(str(i), name) for i, name in rows]
+
+
+def tag_names() -> list[str]:
+    """The tags in use on documents not in the trash, for the tag filter's list."""
+    query = (
+        select(DocumentTag.tag)
+        .join(Document, Document.id == DocumentTag.document_id)
+        .where(Document.deleted_at.is_(None))
+        .distinct()
+        .order_by(DocumentTag.tag)
+    )
+    return list(db.session.scalars(query))

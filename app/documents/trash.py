@@ -34,7 +34,7 @@ from app.classify.models import Review, ReviewLease, ReviewSkip
 from app.database import begin_write
 from app.db_types import utcnow
 from app.documents.errors import DocumentStateError
-from app.documents.models import Document, DocumentEvent, DocumentState
+from app.documents.models import Document, DocumentEvent, DocumentNote, DocumentState, DocumentTag
 from app.documents.queries import get_document
 from app.documents.storage import blob_store, thumbnail_path
 from app.extensions import db
@@ -163,6 +163,8 @@ def _delete_row(facts: _Facts) -> bool:
         return False
     unsynced = {"synchronize_session": False}
     db.session.execute(delete(DocumentEvent).where(DocumentEvent.document_id == facts.id), execution_options=unsynced)
+    for detail in (DocumentTag, DocumentNote):  # what people filed it by goes with it
+        db.session.execute(delete(detail).where(detail.document_id == facts.id), execution_options=unsynced)
     db.session.execute(delete(Review).where(Review.document_id == facts.id), execution_options=unsynced)
     for held in (ReviewLease, ReviewSkip):  # no foreign key (they are read only beside a live document): tidy up
         db.session.execute(delete(held).where(held.document_id == facts.id), execution_options=unsynced)

@@ -1,4 +1,9 @@
-"""Document pages: upload with live status, the list with counts, a document's page, downloads, the trash."""
+"""Document pages: upload with live status, the list with counts, a document's page, downloads, the trash.
+
+One piece: every URL under /documents is this one blueprint, whose templates live in templates/documents/; the
+routes are thin (read the request, call `service`, `metadata` or `trash`, render), so splitting them would split
+one URL space across blueprints without moving any rule out of the way.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from app.auth.models import Role
 from app.classify import service as classify_service
 from app.classify.models import Category, Review
 from app.csvio import csv_response
-from app.documents import queries, service, trash
+from app.documents import metadata, queries, service, trash
 from app.documents.errors import DocumentError
 from app.documents.forms import DocumentFilterForm, TrashFilterForm
 from app.documents.models import Document, DocumentEvent, DocumentState, ReviewState
@@ -43,6 +48,7 @@ def _digits(value: str | None) -> int | None:
 def _filters() -> Filtered[DocumentFilterForm, DocumentFilter]:
     form = DocumentFilterForm(formdata=request.args)
     form.uploader.choices = queries.uploader_choices()
+    form.correspondent.choices = queries.correspondent_choices()
     names = db.session.execute(select(Category.id, Category.name).order_by(Category.active.desc(), Category.name)).all()
     form.category.choices = [SelectChoice("", "Any")] + [SelectChoice(str(i), n) for i, n in names]
     return read_filters(
@@ -57,6 +63,8 @@ def _filters() -> Filtered[DocumentFilterForm, DocumentFilter]:
             until=f.until.data,
             q=f.q.data or "",
             sort=f.sort.data or "newest",
+            tag=" ".join((f.tag.data or "").split()).lower(),
+            correspondent_id=_digits(f.correspondent.data),
         ),
         DocumentFilter(),
     )
@@ -77,6 +85,7 @@ def index():
         category_counts=classify_service.filed_counts(),
         waiting=classify_service.waiting_count(),
         in_trash=queries.trash_count(),
+        tag_names=queries.tag_names(),
     ), read.status
 
 
@@ -104,6 +113,10 @@ def export():
                 d.category.name if d.category and d.review_state != ReviewState.NEEDS_REVIEW else None,
                 d.review_state,
                 d.confidence,
+                d.display_title,
+                d.document_date,
+                d.correspondent.name if d.correspondent else None,
+                ", ".join(d.tag_names),
             )
 
     return csv_response("documents.csv", queries.CSV_COLUMNS, rows())
@@ -175,7 +188,12 @@ def status(document_id: int):
 @bp.get("/documents/<int:document_id>")
 def show(document_id: int):
     """A document: preview, text, details, stage times, history, download, retry (a trashed one: admins only)."""
-    document = visible_document_or_404(document_id)
+    return _show_page(visible_document_or_404(document_id))
+
+
+def _show_page(document: Document, *, problem: str | None = None, submitted: dict | None = None) -> str:
+    """The document page; after a refused edit, with the sentence saying why and what the person typed."""
+    document_id = document.id
     events = db.session.scalars(
         select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
     ).all()
@@ -191,7 +209,58 @@ def show(document_id: int):
         reviews=reviews,
         similar=_similar(document),
         purge_after=trash.purge_after(document),
+        notes=metadata.notes_of(document_id),
+        correspondent_names=metadata.correspondent_names(),
+        details_problem=problem,
+        submitted=submitted,
     )
+
+
+DETAIL_FIELDS = ("title", "document_date", "correspondent", "tags")
+
+
+@bp.post("/documents/<int:document_id>/details")
+@role_required(Role.STAFF)
+def edit_details(document_id: int):
+    """Save what a person files the document by (title, date, correspondent, tags); saving confirms suggestions."""
+    require_confirmation()
+    document = visible_document_or_404(document_id)
+    submitted = {name: request.form.get(name, "") for name in DETAIL_FIELDS}
+    try:
+        changed = metadata.update_details(document_id, metadata.read_details(**submitted), user_id=current_user.id)
+    except metadata.InvalidDetails as error:
+        db.session.rollback()
+        return _show_page(document, problem=str(error), submitted=submitted), error.status_code
+    flash("The details were saved." if changed else "Nothing changed.", "success")
+    return redirect(url_for("documents.show", document_id=document_id, _anchor="details"), code=303)
+
+
+@bp.post("/documents/<int:document_id>/details/confirm")
+@role_required(Role.STAFF)
+def confirm_suggestions(document_id: int):
+    """Accept the date and correspondent suggested from the text as they are."""
+    require_confirmation()
+    visible_document_or_404(document_id)
+    if metadata.confirm_suggestions(document_id, user_id=current_user.id):
+        flash("The suggested details are confirmed.", "success")
+    else:
+        flash("There was nothing suggested to confirm.", "success")
+    return redirect(url_for("documents.show", document_id=document_id, _anchor="details"), code=303)
+
+
+@bp.post("/documents/<int:document_id>/notes")
+@role_required(Role.STAFF)
+def add_note(document_id: int):
+    """Add a note (who wrote what, when) to a document."""
+    require_confirmation()
+    document = visible_document_or_404(document_id)
+    try:
+        metadata.add_note(document_id, request.form.get("body"), user_id=current_user.id)
+    except metadata.InvalidDetails as error:
+        db.session.rollback()
+        return _show_page(document, problem=str(error), submitted={"note": request.form.get("body", "")}), 400
+    flash("The note was added.", "success")
+    return redirect(url_for("documents.show", document_id=document_id, _anchor="notes"), code=303)
 
 
 def _similar(document: Document) -> list:

@@ -59,6 +59,7 @@ def document_fields(document: Document) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "id": str(document.id),
         "filename": document.filename,
+        "title": document.display_title,
         "content": document.text or "",
         "state": document.state,
         "kind": document.kind,
@@ -68,6 +69,10 @@ def document_fields(document: Document) -> dict[str, Any]:
         fields["category"] = normalize_category(document.category.name)
     if document.review_state:
         fields["review"] = document.review_state
+    if document.tags:
+        fields["tag"] = ",".join(document.tag_names)
+    if document.correspondent is not None:
+        fields["correspondent"] = normalize_category(document.correspondent.name)
     if document.uploaded_by is not None:
         fields["uploader_id"] = str(document.uploaded_by)
         if document.uploader is not None:

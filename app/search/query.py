@@ -2,8 +2,9 @@
 
 The query language: words (all of them must match, in the file name or the text), "exact
 phrases", prefix* (two letters at least), AND / OR / NOT and brackets, -word to leave a word
-out, and field:value for category, filename, state, review, uploader and kind
-(category:"credit note"). Stemming and accent folding make invoices find invoice and cafe
+out, and field:value for category, filename, title, state, review, uploader, kind, tag and
+correspondent (category:"credit note", tag:urgent, correspondent:"Valley Mills"); plain words
+are looked for in the title too. Stemming and accent folding make invoices find invoice and cafe
 find café.
 
 Nothing here raises for what a person can type: a query the parser cannot use is read for its

@@ -22,10 +22,10 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
-from whoosh.fields import DATETIME, ID, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: title, tag and correspondent (issue 14)
 
 # Letters and digits only: "invoice_2024-03.pdf" is invoice, 2024, 03, pdf, in file names and text alike.
 WORD_PATTERN = r"[^\W_]+"
@@ -72,14 +72,21 @@ def build_schema() -> Schema:
     analyzer = text_analyzer()
     # Words of a file name or a text that the analyzer splits ("credit-note", "12.50") are searched as a phrase.
     filename = TEXT(analyzer=analyzer, field_boost=3.0, stored=True)
+    # The title a person gave (or the file name without its extension): its words are found like the file name's.
+    title = TEXT(analyzer=analyzer, field_boost=3.0)
     # spelling=True: the unstemmed words are kept as well, for "did you mean" in real words, not stems.
     content = TEXT(analyzer=analyzer, spelling=True)
-    for field in (filename, content):
+    for field in (filename, title, content):
         field.multitoken_query = "phrase"
     return Schema(
         id=ID(unique=True, stored=True),
         filename=filename,
+        title=title,
         content=content,
+        # tag:urgent, tag:"tax 2024" (tags are stored comma-separated, lower-cased, each one whole);
+        # correspondent:"Valley Mills" (the whole name, any case or spacing, as categories are).
+        tag=KEYWORD(commas=True, lowercase=True),
+        correspondent=ID(analyzer=name_analyzer()),
         # Filters and facets read these columns (one value per document), not their postings.
         category=ID(stored=True, sortable=True, analyzer=name_analyzer()),
         state=ID(sortable=True, analyzer=lowercase_id()),
@@ -94,5 +101,8 @@ def build_schema() -> Schema:
 
 # Fields a person may name in a query ("category:invoice"); the rest are for filters and bookkeeping.
 FILTER_COLUMNS = ("category", "state", "review", "kind", "uploader_id")
-QUERY_FIELDS = ("filename", "content", "category", "state", "review", "uploader", "kind")
-SEARCHED_FIELDS = ("filename", "content")
+QUERY_FIELDS = (
+    *("filename", "title", "content", "category", "state", "review", "uploader", "kind"),
+    *("tag", "correspondent"),
+)
+SEARCHED_FIELDS = ("filename", "title", "content")

@@ -98,6 +98,9 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("documents.purge", "POST"): ADMIN,
     ("documents.trash_page", "GET"): SIGNED_IN,  # names and dates only; opening one is for admins
     ("documents.trash_csv", "GET"): SIGNED_IN,
+    ("documents.edit_details", "POST"): STAFF,
+    ("documents.confirm_suggestions", "POST"): STAFF,
+    ("documents.add_note", "POST"): STAFF,
     # review and search
     ("review.index", "GET"): SIGNED_IN,
     ("review.decide", "POST"): STAFF,
