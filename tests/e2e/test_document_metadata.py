@@ -23,6 +23,8 @@ def _upload(page: Page, tmp_path, text: str) -> str:
 
 
 def _no_sideways_scroll(page: Page) -> None:
+    # Measured once the page has loaded with its stylesheet: a page still being parsed is laid out unstyled.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
