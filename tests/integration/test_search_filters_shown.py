@@ -1,19 +1,10 @@
 """The search page says nothing about results before anything is asked, and keeps the filters in force in sight,
 each with a link that removes it and one that clears them all (the words stay)."""
 
-import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
-
-def _upload(client, name: str, text: str) -> None:
-    response = client.post(
-        "/documents/upload",
-        data={"files": (io.BytesIO(text.encode()), name)},
-        content_type="multipart/form-data",
-        htmx=True,
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)
+from tests.support.factories import upload
 
 
 def _query(href: str) -> dict[str, list[str]]:
@@ -34,7 +25,12 @@ def test_an_empty_search_page_shows_no_count(client, auth):
 
 def test_filters_in_force_are_shown_with_ways_to_clear_them(client, auth):
     auth.login_as("staff")
-    _upload(client, "oolong-delivery.txt", "Delivery note: three pallets of oolong tea delivered to the warehouse.")
+    upload(
+        client,
+        "oolong-delivery.txt",
+        "Delivery note: three pallets of oolong tea delivered to the warehouse.",
+        expect=201,
+    )
 
     # A new query, typed with filters still set from before: the results fragment names each filter.
     response = client.get("/search?q=tea&state=failed&since=2020-01-02&sort=newest", htmx=True)

@@ -11,22 +11,13 @@ from app.classify import service as classify
 from app.classify.models import Category
 from app.documents.models import Document
 from app.extensions import db
+from tests.support.factories import upload
 
 LETTERS = {
     "jasmine-invoice.txt": "Invoice 4711 for twelve boxes of jasmine tea, total due 240.00 EUR.",
     "oolong-delivery.txt": "Delivery note: three pallets of oolong tea delivered to the warehouse.",
     "cups-letter.txt": "Dear Ms Weber, the stoneware cups you ordered will arrive next week.",
 }
-
-
-def _upload(client, name: str, text: str):
-    response = client.post(
-        "/documents/upload",
-        data={"files": (io.BytesIO(text.encode()), name)},
-        content_type="multipart/form-data",
-        htmx=True,
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)
 
 
 def _ids(app) -> dict[str, int]:
@@ -48,7 +39,7 @@ def _hits(html: str) -> list[str]:
 def test_typing_finds_documents_by_their_words_with_highlights(app, client, auth):
     auth.login_as("staff")
     for name, text in LETTERS.items():
-        _upload(client, name, text)
+        upload(client, name, text, expect=201)
 
     response = client.get("/search?q=jasmine", htmx=True)
 
@@ -73,7 +64,7 @@ def test_facets_count_per_category_and_filter_when_clicked(app, client, auth):
         categories.ensure_default_categories()
     auth.login_as("staff")
     for name, text in LETTERS.items():
-        _upload(client, name, text)
+        upload(client, name, text, expect=201)
     _file_under(app, "jasmine-invoice.txt", "invoice")
     _file_under(app, "oolong-delivery.txt", "delivery note")
 
@@ -90,7 +81,7 @@ def test_facets_count_per_category_and_filter_when_clicked(app, client, auth):
 def test_results_download_as_csv(app, client, auth):
     auth.login_as("staff")
     for name, text in LETTERS.items():
-        _upload(client, name, text)
+        upload(client, name, text, expect=201)
 
     response = client.get("/search.csv?q=tea")
 
@@ -105,7 +96,7 @@ def test_results_download_as_csv(app, client, auth):
 
 def test_a_malformed_query_gets_a_message_and_results_not_an_error(app, client, auth):
     auth.login_as("staff")
-    _upload(client, "jasmine-invoice.txt", LETTERS["jasmine-invoice.txt"])
+    upload(client, "jasmine-invoice.txt", LETTERS["jasmine-invoice.txt"], expect=201)
     for query in ['"jasmine', "AND AND", "(((", "jasmine)", "category:", "*", "?"]:
         response = client.get("/search", query_string={"q": query}, htmx=True)
         assert response.status_code == 200, query
@@ -121,7 +112,9 @@ def test_a_malformed_query_gets_a_message_and_results_not_an_error(app, client, 
 
 def test_markup_in_names_and_text_shows_as_text(app, client, auth):
     auth.login_as("staff")
-    _upload(client, "<img src=x onerror=alert(1)>.txt", "Price list <script>alert('tea')</script> for jasmine")
+    upload(
+        client, "<img src=x onerror=alert(1)>.txt", "Price list <script>alert('tea')</script> for jasmine", expect=201
+    )
 
     html = client.get("/search?q=jasmine").get_data(as_text=True)
 
@@ -133,7 +126,7 @@ def test_markup_in_names_and_text_shows_as_text(app, client, auth):
 def test_a_deleted_document_is_never_found(app, client, auth):
     auth.login_as("staff")
     for name, text in LETTERS.items():
-        _upload(client, name, text)
+        upload(client, name, text, expect=201)
     ids = _ids(app)
 
     client.post(f"/documents/{ids['jasmine-invoice.txt']}/delete")
@@ -144,9 +137,9 @@ def test_a_deleted_document_is_never_found(app, client, auth):
 
 def test_a_document_page_shows_more_like_this(app, client, auth):
     auth.login_as("staff")
-    _upload(client, "tea-one.txt", "Jasmine tea and oolong tea from the Fujian estate, twelve boxes of tea.")
-    _upload(client, "tea-two.txt", "Oolong tea and jasmine tea, Fujian estate, delivered in boxes.")
-    _upload(client, "cups.txt", "Stoneware cups, saucers and plates for the cafe.")
+    upload(client, "tea-one.txt", "Jasmine tea and oolong tea from the Fujian estate, twelve boxes of tea.", expect=201)
+    upload(client, "tea-two.txt", "Oolong tea and jasmine tea, Fujian estate, delivered in boxes.", expect=201)
+    upload(client, "cups.txt", "Stoneware cups, saucers and plates for the cafe.", expect=201)
     ids = _ids(app)
 
     page = client.get(f"/documents/{ids['tea-one.txt']}").get_data(as_text=True)
@@ -165,7 +158,7 @@ def test_search_needs_a_session(app, client):
 def test_a_misspelt_search_shows_the_corrected_results_at_once_with_a_way_back(app, client, auth):
     auth.login_as("staff")
     for name, text in LETTERS.items():
-        _upload(client, name, text)
+        upload(client, name, text, expect=201)
 
     html = client.get("/search?q=warehuose", htmx=True).get_data(as_text=True)
 

@@ -36,12 +36,16 @@ def make_document(*, text: str | None = None, **fields: Any) -> Document:
     return document
 
 
-def upload(client: Any, name: str, data: bytes | str, *, htmx: bool = True) -> Any:
-    """POST one file to the upload page, as the upload script does (htmx) or a plain form; the response."""
+def upload(client: Any, name: str, data: bytes | str, *, htmx: bool = True, expect: int | None = None) -> Any:
+    """POST one file to the upload page, as the upload script does (htmx) or a plain form; the response,
+    whose status must be `expect` when one is given."""
     body = data.encode() if isinstance(data, str) else data
-    return client.post(
+    response = client.post(
         "/documents/upload", data={"files": (io.BytesIO(body), name)}, content_type="multipart/form-data", htmx=htmx
     )
+    if expect is not None:
+        assert response.status_code == expect, response.get_data(as_text=True)
+    return response
 
 
 def make_product(
