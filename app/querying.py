@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, Select, func, true
+
+from app.extensions import db
 
 
 def day_start(day: date) -> datetime:
@@ -26,3 +28,9 @@ def contains(column, text: str) -> ColumnElement[bool]:
     """Case-insensitive "contains", with the user's % and _ taken literally."""
     escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def count_rows(query: Select, key: ColumnElement) -> int:
+    """How many rows a list query gives, counted on its own table by `key` (its id column): no subquery, which
+    would select every column (a document's text too), and no ordering."""
+    return db.session.scalar(query.with_only_columns(func.count(key)).order_by(None)) or 0

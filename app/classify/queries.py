@@ -22,7 +22,7 @@ from app.classify.models import ReviewLease, ReviewSkip
 from app.db_types import utcnow
 from app.documents.models import Document, ReviewState
 from app.extensions import db
-from app.querying import within_dates
+from app.querying import count_rows, within_dates
 
 # No prediction sorts before any probability.
 _RANK = func.coalesce(Document.confidence, -1.0)
@@ -170,8 +170,7 @@ def position(filters: QueueFilter, at: Place, reviewer_id: int | None = None) ->
 
 
 def _count(query: Select[tuple[Document]]) -> int:
-    """How many rows `query` lists, counted on the table itself (a subquery would select every column, text too)."""
-    return db.session.scalar(query.with_only_columns(func.count(Document.id)).order_by(None)) or 0
+    return count_rows(query, Document.id)
 
 
 def size(filters: QueueFilter, reviewer_id: int | None = None) -> int:

@@ -20,7 +20,7 @@ from app.auth.models import User
 from app.documents.errors import DocumentNotFound
 from app.documents.models import Correspondent, Document, DocumentState, DocumentTag
 from app.extensions import db
-from app.querying import contains, within_dates
+from app.querying import contains, count_rows, within_dates
 
 SORTS = {
     "newest": (Document.uploaded_at.desc(), Document.id.desc()),
@@ -93,7 +93,7 @@ def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
 def page_of(query: Select[tuple[Document]]) -> Pagination:
     """One page of a document list, counted without a subquery (which would select every column, text included)."""
     page = db.paginate(query, per_page=50, max_per_page=200, error_out=False, count=False)
-    page.total = db.session.scalar(query.with_only_columns(func.count(Document.id)).order_by(None)) or 0
+    page.total = count_rows(query, Document.id)
     return page
 
 

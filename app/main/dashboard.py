@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 
 from app.auth.models import Role, User
 from app.classify import queries as review_queries
@@ -21,6 +21,7 @@ from app.documents import queries as document_queries
 from app.documents.models import Document, DocumentState
 from app.extensions import db
 from app.ops import service as ops_service
+from app.querying import count_rows
 from app.stock import alerts
 from app.stock import queries as stock_queries
 from app.stock.models import Order, OrderStatus, Product
@@ -51,13 +52,8 @@ class Action:
     url: str
 
 
-def _count(query: Select) -> int:
-    """How many rows a list query gives, counted in the database (ordering dropped, no columns loaded)."""
-    return db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-
-
 def _count_documents(filters: document_queries.DocumentFilter) -> int:
-    return _count(document_queries.document_query(filters).with_only_columns(Document.id))
+    return count_rows(document_queries.document_query(filters), Document.id)
 
 
 def _order_counts() -> dict[str, int]:
@@ -83,7 +79,7 @@ def acceptance_rate(days: int = ACCEPTANCE_DAYS, today: date | None = None) -> t
 
 
 def _low_products() -> int:
-    return _count(stock_queries.product_query(stock_queries.ProductFilter(low_only=True)).with_only_columns(Product.id))
+    return count_rows(stock_queries.product_query(stock_queries.ProductFilter(low_only=True)), Product.id)
 
 
 def tiles(user: User, today: date | None = None) -> list[Tile]:
@@ -92,7 +88,7 @@ def tiles(user: User, today: date | None = None) -> list[Tile]:
     failed_since = today - timedelta(days=FAILED_DAYS - 1)
     states = document_queries.state_counts()
     orders = _order_counts()
-    waiting = _count(review_queries.waiting(review_queries.QueueFilter()).with_only_columns(Document.id))
+    waiting = review_queries.size(review_queries.QueueFilter())
     failed = _count_documents(document_queries.DocumentFilter(state=DocumentState.FAILED, since=failed_since))
     uploaded = _count_documents(document_queries.DocumentFilter(since=today))
     open_alerts = alerts.open_alert_count() or 0
