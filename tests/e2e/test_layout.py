@@ -141,6 +141,7 @@ def test_the_product_page_has_large_touch_targets(page: Page, sign_in, sku):
     sign_in("staff")
     page.goto(f"/stock?q={sku}")
     page.get_by_role("link", name=sku, exact=True).click()
+    page.wait_for_url("**/stock/products/*")  # until the page has loaded: measured unstyled, every input is 21 px
     panel = page.locator("#stock-panel")
     for control in [
         panel.get_by_label("Add or remove"),

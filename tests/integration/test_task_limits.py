@@ -142,14 +142,21 @@ def test_a_document_whose_worker_stopped_beating_is_resent_and_read_once(beating
     document_id = _upload(app, _scanned_pdf(tmp_path, pages=3))
     wait_for_state(app, document_id, {"processing"}, timeout=30)
     first.kill()  # SIGKILL: its task is lost with it, and its heartbeat row stays behind, going stale
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     with app.app_context():
-        while workers.beating({db.session.get(Document, document_id).claimed_by}):
+        claimant = db.session.get(Document, document_id).claimed_by
+        # The sweeper runs again and again (every minute in production): it re-sends the document on its first
+        # run after the heartbeat went stale, and not before.
+        while True:
+            stale = not workers.beating({claimant})
+            swept = service.sweep_stuck()
+            if swept.requeued or swept.failed:
+                break
+            assert not stale, "the worker stopped beating, yet the sweeper left its document alone"
             assert time.monotonic() < deadline, "the killed consumer's heartbeat never went stale"
             time.sleep(0.5)
-            db.session.rollback()
-        swept = service.sweep_stuck()
     assert swept.requeued == [document_id]
+    assert swept.failed == []
     assert any("stopped beating" in (e.detail or "") for e in _event_rows(app, document_id, "requeued"))
     start_consumer()
     document = wait_for_state(app, document_id, {"processed", "failed"})
