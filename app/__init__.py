@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.classify.model_views import bp as models_bp
     from app.classify.review_views import bp as review_bp
     from app.classify.views import bp as classify_bp
+    from app.documents.correspondent_views import bp as correspondents_bp
     from app.documents.views import bp as documents_bp
     from app.main.views import bp as main_bp
     from app.notify.views import bp as notify_bp
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         stock_bp,
         orders_bp,
         documents_bp,
+        correspondents_bp,
         classify_bp,
         review_bp,
         models_bp,
@@ -102,7 +104,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.notify import tasks as notify_tasks  # noqa: F401
     from app.ops import tasks  # noqa: F401
-    from app.search import indexer  # noqa: F401
+    from app.search import indexer, repair  # noqa: F401
     from app.stock import tasks as stock_tasks  # noqa: F401
 
     pipeline.init_app(app)

@@ -3,15 +3,19 @@
 `step_chart` turns (time, value) points into the numbers a template needs to
 draw a step line (stock stays level until the next change) with a few axis
 labels; `rate_chart` turns counts per period into bars of a share (0-100%),
-such as the share of reviews that kept the model's suggestion. The template
-owns the look; this module only does the arithmetic.
+such as the share of reviews that kept the model's suggestion; `reliability_chart`
+draws a model's observed accuracy per confidence bin, and `line_chart` joins
+points such as each model version's accuracy against the reviews it learnt
+from. The template owns the look; this module only does the arithmetic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import pairwise
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -183,3 +187,138 @@ def rate_chart(
         f"lowest {lowest.rate:.0%} ({lowest.label}), latest {latest.rate:.0%} ({latest.label})."
     )
     return BarChart(width, height, baseline, bars, x_ticks, y_ticks, summary)
+
+
+# ---------------------------------------------------------------- calibration and learning curves (models pages)
+
+
+class BinLike(Protocol):
+    """A confidence bin: documents whose top probability fell in [lower, upper), and the share that were right."""
+
+    lower: float
+    upper: float
+    count: int
+    accuracy: float | None
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class ReliabilityBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label_x: float
+    label_y: float
+    count: int
+    title: str
+
+
+@dataclass(frozen=True)
+class ReliabilityChart:
+    width: int
+    height: int
+    baseline: float
+    left: float
+    right: float
+    top: float
+    bars: list[ReliabilityBar]
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    summary: str
+
+
+def reliability_chart(bins: Sequence[BinLike], *, width: int = 360, height: int = 240) -> ReliabilityChart | None:
+    """Observed accuracy per confidence bin as bars, with the number of documents above each; the template draws
+    the diagonal (a perfectly calibrated model's bars reach it) from `left,baseline` to `right,top`.
+
+    None when no bin holds a document.
+    """
+    counted = [item for item in bins if item.count]
+    if not counted:
+        return None
+    plot_w = width - MARGIN_LEFT - MARGIN_RIGHT - 10  # room for the last tick's label, "100%"
+    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM - 12  # room above the tallest bar for its count
+    top = MARGIN_TOP + 12
+    baseline = top + plot_h
+
+    def x(share: float) -> float:
+        return round(MARGIN_LEFT + share * plot_w, 1)
+
+    bars = []
+    for item in counted:
+        accuracy = item.accuracy or 0.0
+        bar_height = max(round(accuracy * plot_h, 1), 1.0)
+        left, right = x(item.lower) + 1, x(item.upper) - 1
+        bars.append(
+            ReliabilityBar(
+                x=left,
+                y=round(baseline - bar_height, 1),
+                width=round(right - left, 1),
+                height=bar_height,
+                label_x=round((left + right) / 2, 1),
+                label_y=round(baseline - bar_height - 3, 1),
+                count=item.count,
+                title=(
+                    f"{item.lower:.0%}-{item.upper:.0%} sure: {item.count} documents, "
+                    f"{accuracy:.0%} right (mean confidence {item.confidence or 0:.0%})"
+                ),
+            )
+        )
+    ticks = (0, 0.25, 0.5, 0.75, 1)
+    y_ticks = [Tick(round(baseline - share * plot_h, 1), f"{share:.0%}") for share in ticks]
+    x_ticks = [Tick(x(share), f"{share:.0%}") for share in (0, 0.2, 0.4, 0.6, 0.8, 1)]
+    total = sum(item.count for item in counted)
+    summary = f"{total} documents in {len(counted)} confidence bins: " + "; ".join(
+        f"{item.lower:.0%}-{item.upper:.0%} sure, {item.count} documents, {item.accuracy or 0:.0%} right"
+        for item in counted
+    )
+    return ReliabilityChart(width, height, baseline, MARGIN_LEFT, x(1.0), top, bars, x_ticks, y_ticks, summary)
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    label: str  # drawn beside the dot
+    title: str
+
+
+@dataclass(frozen=True)
+class LineChart:
+    width: int
+    height: int
+    baseline: float
+    path: str
+    dots: list[Dot]
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    summary: str
+
+
+def line_chart(
+    points: Sequence[tuple[float, float, str, str]], *, width: int = 480, height: int = 240
+) -> LineChart | None:
+    """Points (x, share 0-1, label, title) joined in the order given, on an x axis from 0 to a round maximum.
+
+    None when there are no points.
+    """
+    if not points:
+        return None
+    plot_w = width - MARGIN_LEFT - MARGIN_RIGHT - 20  # room for the last dot's label
+    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
+    baseline = MARGIN_TOP + plot_h
+    top = _nice_max(int(max(value for value, _, _, _ in points)))
+
+    def x(value: float) -> float:
+        return round(MARGIN_LEFT + value / top * plot_w, 1)
+
+    def y(share: float) -> float:
+        return round(baseline - share * plot_h, 1)
+
+    dots = [Dot(x(value), y(share), label, title) for value, share, label, title in points]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{dot.x},{dot.y}" for i, dot in enumerate(dots))
+    y_ticks = [Tick(y(share), f"{share:.0%}") for share in (0, 0.25, 0.5, 0.75, 1)]
+    x_ticks = [Tick(x(top * i / 4), f"{top * i / 4:,.0f}") for i in range(5)]
+    summary = "; ".join(title for _, _, _, title in points) + "."
+    return LineChart(width, height, baseline, path, dots, x_ticks, y_ticks, summary)

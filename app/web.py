@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from flask import Flask, Response, abort, has_request_context, render_template, request
 from jinja2_fragments.flask import render_block
 
+from app import timezones
 from app.forms import ConfirmForm
 
 FormT = TypeVar("FormT")
@@ -190,6 +191,10 @@ def init_app(app: Flask) -> None:
         return module.pager(*args, **kwargs)
 
     app.jinja_env.globals["pager"] = pager
+    # Times in the reader's zone: {{ moment | local }}, {{ moment | local('%H:%M', zoned=true) }}, and the
+    # zone for a column header, {{ time_zone_label() }} (app/timezones.py).
+    app.jinja_env.filters["local"] = timezones.local
+    app.jinja_env.globals["time_zone_label"] = timezones.time_zone_label
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:

@@ -32,6 +32,14 @@ What it measures, on the embedded default (SQLite and the models folder in a tem
 3. Accuracy and macro-F1 of every trained model on the registry's held-out set (generated with
    the fixed `evaluation.HELD_OUT_SEED`, the texts every model version is compared on), and the
    accuracy of the worker step's top category on the benchmark texts (through ONNX).
+4. The classify step with the memory of reviews (app/classify/memory.py) holding 1,000 and 10,000
+   reviewed documents (--memory-sizes): generated texts (seeds of their own) added as reviewed documents
+   straight to the tables, the memory's vectors computed by its `backfill` as a worker does. The worker
+   path and raw `session.run` run again on the same texts, beside `memory.nearest` (vectorising the text
+   and the product) and the bare matrix-vector product. In the first table the memory is empty.
+5. Calibration: the model's temperature and its expected calibration error before and after, on the
+   held-out texts it was fitted on (as stored at training) and on the benchmark texts; then the worker
+   step and `predict` with the temperature and with it off (1), in a turning order: what it costs.
 
 Run from the project root:
 
@@ -57,16 +65,18 @@ import statistics
 import sys
 import tempfile
 import time
+import timeit
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app, pipeline
-from app.classify import categories, corpus, evaluation, registry, retraining, runtime
+from app.classify import calibration, categories, corpus, evaluation, memory, registry, retraining, runtime, vectors
 from app.config import config_for_tests
 from app.documents import extract
 from app.extensions import db
@@ -288,7 +298,215 @@ def train_in_child(size: int, seed: int) -> dict[str, float | int]:
         return pool.apply(train_once, (size, seed))
 
 
+# ---------------------------------------------------------------- the memory of reviews
+
+
+def remember_documents(app, count: int, seed: int) -> float:
+    """Add `count` reviewed documents (generated texts, filed under their category) and load the memory; seconds.
+
+    Rows go straight to the tables (documents, reviews); the memory's vectors are computed by its own
+    `backfill`, as a worker does for reviews made before the memory existed.
+    """
+    from app.classify.models import Category, Review
+    from app.documents.models import Document
+
+    per_category = max(1, count // len(corpus.CATEGORIES))
+    with app.app_context():
+        ids = dict(db.session.execute(select(Category.key, Category.id)).all())
+        for start, item in enumerate(corpus.generate(per_category, seed)):
+            document = Document(
+                sha256=f"{seed:08x}{start:056x}",
+                filename=f"reviewed_{seed}_{start:05d}.txt",
+                size=len(item.text),
+                mime="text/plain",
+                kind="text",
+                state="processed",
+                text=item.text,
+                review_state="reviewed",
+                category_id=ids[item.category],
+            )
+            db.session.add(document)
+            db.session.flush()
+            db.session.add(Review(document_id=document.id, chosen_category_id=ids[item.category], accepted=True))
+        db.session.commit()
+        began = time.perf_counter()
+        memory.note_change()
+        state = memory.current()
+        seconds = time.perf_counter() - began
+        db.session.remove()
+    print(f"  {state.size:,} remembered ({count:,} reviewed, the rest held out): loaded in {seconds:.1f} s")
+    return seconds
+
+
+def time_memory(app, texts: list[str]) -> tuple[PathResult, PathResult]:
+    """The memory's own share: `memory.nearest` (vector and product) and the bare matrix-vector product."""
+    lookup, product = PathResult("memory.nearest"), PathResult("vectors.product")
+    with app.app_context():
+        state = memory.current()
+        for text in texts:
+            began = time.perf_counter()
+            match = memory.nearest(text)
+            lookup.seconds.append(time.perf_counter() - began)
+            lookup.tops.append(match.category_key if match and match.similarity >= memory.SUGGEST_AT else None)
+            query = vectors.text_vector(text)
+            began = time.perf_counter()
+            int(vectors.product(state.matrix, query).argmax())
+            product.seconds.append(time.perf_counter() - began)
+        db.session.remove()
+    return lookup, product
+
+
+def run_memory_paths(app, bare: Bare, texts: list[str]) -> dict[str, PathResult]:
+    """The worker step with the memory and with the memory switched off, and raw, turning at every text."""
+    feeds = [bare.feed(runtime.prepare(text, bare.max_chars)) for text in texts]
+    nearest = memory.nearest
+
+    def without_memory(text: str) -> tuple[float, str | None]:
+        memory.nearest = lambda _text: None
+        try:
+            return worker_path(app, text)
+        finally:
+            memory.nearest = nearest
+
+    calls: dict[str, Callable[[int], tuple[float, str | None]]] = {
+        "worker": lambda i: worker_path(app, texts[i]),
+        "worker, memory off": lambda i: without_memory(texts[i]),
+        "raw": lambda i: raw_path(bare, feeds[i]),
+    }
+    names = tuple(calls)
+    results = {name: PathResult(name) for name in names}
+    for i in range(len(texts)):
+        turn = i % len(names)
+        for name in names[turn:] + names[:turn]:
+            seconds, top = calls[name](i)
+            results[name].seconds.append(seconds)
+            results[name].tops.append(top)
+    return results
+
+
+def memory_section(app, model_path: Path, bare: Bare, texts: list[str], sizes: list[int]) -> None:
+    """The classify step (model and memory) beside bare session.run, with 1,000 and 10,000 remembered documents."""
+    print()
+    print(f"### The classify step with the memory of reviews: {', '.join(f'{n:,}' for n in sizes)} reviewed documents")
+    print()
+    rows = []
+    remembered = 0
+    for size in sizes:
+        remember_documents(app, size - remembered, seed=1000 + size)
+        remembered = size
+        run_memory_paths(app, bare, texts[:WARM_UP_DOCUMENTS])  # untimed: the new matrix, its pages
+        load_before = load_average()
+        results = run_memory_paths(app, bare, texts)
+        lookup, product = time_memory(app, texts)
+        suggested = sum(top is not None for top in lookup.tops)
+        rows.append((size, [*results.values(), lookup, product], suggested, load_before))
+    print()
+    print("| reviewed | path | documents/s | mean ms | p50 ms | p95 ms |")
+    print("|---------:|:-----|------------:|--------:|-------:|-------:|")
+    for size, results, *_ in rows:
+        for result in results:
+            print(
+                f"| {size:,} | {result.name} | {result.rate:,.0f} | {result.ms('mean'):.3f} | {result.ms('p50'):.3f} "
+                f"| {result.ms('p95'):.3f} |"
+            )
+    print()
+    for size, results, _, load in rows:
+        worker, off = results[0], results[1]
+        verdict = "under" if worker.ms("p95") < 2 else "OVER"
+        print(
+            f"{size:,} reviewed: the classify step's p95 is {worker.ms('p95'):.3f} ms ({off.ms('p95'):.3f} with the "
+            f"memory off), {verdict} the 2 ms budget; load average {load} before"
+        )
+    print(
+        "worker = pipeline.classify (model, memory, the exact-text query); worker, memory off = the same step with\n"
+        "memory.nearest answering None, interleaved with it; raw = session.run alone; memory.nearest = vector of\n"
+        "the text and the product; vectors.product = the product alone. The nearest document reached SUGGEST_AT\n"
+        f"({memory.SUGGEST_AT}) for "
+        + ", ".join(f"{suggested} of {len(texts)} texts at {size:,}" for size, _, suggested, _ in rows)
+        + "."
+    )
+
+
 # ---------------------------------------------------------------- the machine
+
+
+# ---------------------------------------------------------------- calibration (issue 16)
+
+
+def _ece_of(tops: list[list[tuple[str, float]]], truth: list[str]) -> float:
+    confidence = [top[0][1] if top else 0.0 for top in tops]
+    correct = [bool(top) and top[0][0] == label for top, label in zip(tops, truth, strict=True)]
+    return calibration.expected_calibration_error(calibration.reliability(confidence, correct))
+
+
+def calibration_section(app, model_path: Path, texts: list[str], truth: list[str], metrics: dict) -> None:
+    """The model's calibration, its ECE on the benchmark texts, and what applying it costs the classify step.
+
+    Cost: the worker step and `predict` run twice per text, with the model's temperature and with it set to 1
+    (`apply_temperature` then returns the probabilities untouched: the step as it was before calibration),
+    the four runs in a turning order as in the main table.
+    """
+    fitted = metrics.get("calibration") or {}
+    classifier = runtime.load(model_path)
+    temperature = classifier.temperature
+    print()
+    print("### Calibration")
+    print()
+    if fitted:
+        print(
+            f"Fitted at training on {fitted['size']} held-out texts ({fitted['fitted_on']}): temperature "
+            f"{fitted['temperature']:.3f}; expected calibration error on them {fitted['ece_before']:.4f} before, "
+            f"{fitted['ece_after']:.4f} after (each half calibrated with a temperature fitted on the other half)."
+        )
+    raw = classifier.predict_many(texts, k=1, calibrated=False)
+    calibrated = classifier.predict_many(texts, k=1)
+    sure_before = statistics.fmean(top[0][1] for top in raw if top)
+    sure_after = statistics.fmean(top[0][1] for top in calibrated if top)
+    right = sum(bool(top) and top[0][0] == label for top, label in zip(raw, truth, strict=True)) / len(truth)
+    print(
+        f"On the {len(texts)} benchmark texts (seen by neither training nor calibration): expected calibration "
+        f"error {_ece_of(raw, truth):.4f} before, {_ece_of(calibrated, truth):.4f} after; mean top probability "
+        f"{sure_before:.3f} before, {sure_after:.3f} after; accuracy {right:.3f}."
+    )
+
+    def switched(on: bool, call: Callable[[], tuple[float, str | None]]) -> tuple[float, str | None]:
+        classifier.temperature = temperature if on else 1.0
+        try:
+            return call()
+        finally:
+            classifier.temperature = temperature
+
+    names = ("worker, calibrated", "worker, uncalibrated", "predict, calibrated", "predict, uncalibrated")
+    calls: dict[str, Callable[[int], tuple[float, str | None]]] = {
+        names[0]: lambda i: switched(True, lambda: worker_path(app, texts[i])),
+        names[1]: lambda i: switched(False, lambda: worker_path(app, texts[i])),
+        names[2]: lambda i: switched(True, lambda: predict_path(model_path, texts[i])),
+        names[3]: lambda i: switched(False, lambda: predict_path(model_path, texts[i])),
+    }
+    results = {name: PathResult(name) for name in names}
+    for i in range(len(texts)):
+        turn = i % len(names)
+        for name in names[turn:] + names[:turn]:
+            seconds, top = calls[name](i)
+            results[name].seconds.append(seconds)
+            results[name].tops.append(top)
+    print()
+    print("| path | mean ms | p50 ms | p95 ms |")
+    print("|:-----|--------:|-------:|-------:|")
+    for name in names:
+        result = results[name]
+        print(f"| {name} | {result.ms('mean'):.3f} | {result.ms('p50'):.3f} | {result.ms('p95'):.3f} |")
+    cost = results[names[2]].ms("mean") - results[names[3]].ms("mean")
+    row = classifier.probabilities([runtime.prepare(texts[0])])
+    calls_timed = 20_000
+    alone = timeit.timeit(lambda: calibration.apply_temperature(row, temperature), number=calls_timed) / calls_timed
+    print()
+    print(f"apply_temperature alone, one document: {alone * 1e6:.1f} µs (timeit, {calls_timed:,} calls).")
+    print(
+        f"calibration adds {cost * 1000:+.1f} µs per document to predict (mean); "
+        f"worker step p95 {results[names[0]].ms('p95'):.3f} ms with it, {results[names[1]].ms('p95'):.3f} ms without "
+        "(budget 2 ms)."
+    )
 
 
 def blas() -> str:
@@ -321,6 +539,12 @@ def main() -> int:
     parser.add_argument("--sizes", type=parse_sizes, help="training documents, comma-separated (10000,50000)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the texts to classify (7; training uses 1)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the worker step")
+    parser.add_argument(
+        "--memory-sizes",
+        type=lambda v: [int(p.replace("_", "")) for p in v.split(",") if p.strip() and int(p.replace("_", ""))],
+        default=[1_000, 10_000],
+        help="reviewed documents the memory holds, comma-separated (1000,10000; 0 to leave it out)",
+    )
     args = parser.parse_args()
     documents = args.documents or (200 if args.quick else 1_000)
     sizes = args.sizes or ([2_000] if args.quick else [10_000, 50_000])
@@ -436,6 +660,11 @@ def main() -> int:
             print()
             print(f"### cProfile of the worker step over the {len(texts)} texts")
             print(profile_worker(app, texts, 25))
+
+        calibration_section(app, model_path, texts, truth, default_metrics)
+
+        if args.memory_sizes:
+            memory_section(app, model_path, bare, texts, args.memory_sizes)
 
         with app.app_context():
             db.session.remove()

@@ -1,10 +1,11 @@
 """Forms for sign-in, the user admin pages and changing one's own password."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from app import timezones
 from app.auth.models import Role
 from app.auth.service import MIN_PASSWORD_LENGTH
 
@@ -26,6 +27,9 @@ ROLE_CHOICES = [
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email address."), EMAIL_LENGTH])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password."), PASSWORD_LENGTH])
+    # The browser's zone, filled in by static/js/app.js; stored at sign-in for a person who has chosen none.
+    # Not validated here: a strange value must not stop anyone signing in, so the service ignores it instead.
+    time_zone = HiddenField(render_kw={"data-browser-time-zone": ""})
 
 
 class CreateUserForm(FlaskForm):
@@ -65,3 +69,19 @@ class AccountForm(FlaskForm):
         validators=[Optional(), Length(max=80, message="At most 80 characters.")],
     )
     alert_emails = BooleanField("Email me when a product runs low on stock")
+    # Empty: not chosen yet (UTC until a sign-in brings the browser's zone). Checked by the validator
+    # below rather than as a choice, so a wrong value gets a sentence naming it.
+    time_zone = SelectField("Time zone", validate_choice=False, validators=[Optional()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = [SelectChoice("", NO_ZONE_CHOSEN)] + [
+            SelectChoice(name, label, optgroup=region) for region, name, label in timezones.zone_groups()
+        ]
+
+    def validate_time_zone(self, field: SelectField) -> None:
+        if field.data and not timezones.is_known_zone(field.data):
+            raise ValidationError(f"{str(field.data)[:40]!r} is not a time zone: choose one from the list.")
+
+
+NO_ZONE_CHOSEN = "Not chosen: UTC until you sign in with a browser that tells us"

@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     alert_emails: Mapped[bool] = mapped_column(default=False, server_default=false())
     # What greetings and lists call the person; empty: the part of the email before the @.
     display_name: Mapped[str | None] = mapped_column(String(80))
+    # The IANA zone pages show times in (Europe/Berlin); empty: not chosen yet, UTC until the browser or
+    # the person says. Times are stored in UTC whatever this says.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

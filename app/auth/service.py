@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import timezones
 from app.auth.models import Role, User
 from app.db_types import utcnow
 from app.errors import Conflict, DomainError, NotFound
@@ -184,6 +185,40 @@ def set_display_name(user_id: int, raw: str | None) -> User:
     before = {"display_name": user.display_name}
     user.display_name = name
     _audit("user.display_name", user, summary, user_id, before=before, after={"display_name": name})
+    db.session.commit()
+    return user
+
+
+def set_time_zone(user_id: int, raw: str | None) -> User:
+    """A person chooses the zone pages show times in; empty goes back to "not chosen" (UTC until sign-in says)."""
+    name = (raw or "").strip() or None
+    if name is not None and not timezones.is_known_zone(name):
+        raise UserError(f"{name[:40]!r} is not a time zone: choose one from the list, such as Europe/Berlin.")
+    user = get_user(user_id)
+    if user.time_zone == name:
+        return user
+    summary = f"{user.email} now reads times in {name}" if name else f"{user.email} cleared their time zone"
+    return _set_time_zone(user, name, summary)
+
+
+def adopt_browser_time_zone(user_id: int, raw: str | None) -> User:
+    """At sign-in, take the browser's zone for a person who has not chosen one; a chosen zone is never replaced.
+
+    The value comes from the sign-in form's hidden field (static/js/app.js fills it), so anyone may have
+    typed anything there: a value that is not exactly a known zone is ignored, and so is the field when
+    the browser ran no script (the person then reads UTC until they choose).
+    """
+    user = get_user(user_id)
+    name = (raw or "").strip()
+    if user.time_zone is not None or not timezones.is_known_zone(name):
+        return user
+    return _set_time_zone(user, name, f"{user.email} now reads times in {name} (from their browser at sign-in)")
+
+
+def _set_time_zone(user: User, name: str | None, summary: str) -> User:
+    before = {"time_zone": user.time_zone}
+    user.time_zone = name
+    _audit("user.time_zone", user, summary, user.id, before=before, after={"time_zone": name})
     db.session.commit()
     return user
 

@@ -50,6 +50,7 @@ def login():
         return render_template("auth/login.html", form=form, error=GENERIC_LOGIN_ERROR), 401
     # A new session (new cookie, new CSRF token), ended by QM_SESSION_MINUTES idle or QM_SESSION_MAX_HOURS in all.
     start_session(result.user)
+    service.adopt_browser_time_zone(result.user.id, form.time_zone.data)
     return redirect(target or url_for("main.index"), code=303)
 
 
@@ -65,10 +66,11 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 def account():
-    """A person's own settings: alert emails, and the way to change the password."""
+    """A person's own settings: their name, time zone and alert emails, and the way to change the password."""
     form = AccountForm(obj=current_user)
     if form.validate_on_submit():
         service.set_display_name(current_user.id, form.display_name.data)
+        service.set_time_zone(current_user.id, form.time_zone.data)
         service.set_alert_emails(current_user.id, bool(form.alert_emails.data))
         flash("Your settings are saved.", "success")
         return redirect(url_for("auth.account"), code=303)

@@ -1,21 +1,23 @@
 """The rules about categories: names unique, defaults seeded once, retired rather than deleted.
 
 A category is deactivated, never deleted, so documents filed under it and old
-model versions that predict it keep a meaning. Plain functions, one
-transaction each, audited.
+model versions that predict it keep a meaning. Its name can change; its key (the
+name it was created with, which the models answer with) never does. Plain
+functions, one transaction each, audited.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.classify import registry
 from app.classify.models import Category
 from app.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.ops import audit
+from app.search import outbox
 
 DEFAULT_CATEGORIES: list[tuple[str, str, str]] = [
     ("invoice", "A supplier's bill for goods or services delivered.", "#2563eb"),
@@ -68,7 +70,10 @@ def list_categories(include_inactive: bool = True) -> list[Category]:
 
 
 def find(name: str) -> Category:
-    category = db.session.scalar(select(Category).where(Category.name == _clean_name(name)))
+    """The category called `name` now, or (for scripts written before a rename) the one with that key."""
+    wanted = _clean_name(name)
+    found = db.session.scalars(select(Category).where(or_(Category.name == wanted, Category.key == wanted))).all()
+    category = next((c for c in found if c.name == wanted), found[0] if found else None)
     if category is None:
         raise CategoryNotFound(f"There is no category {name.strip()!r}.")
     return category
@@ -80,13 +85,32 @@ def create_category(
     """Add a category (names are compared without regard to case or extra spaces)."""
     name = _clean_name(name)
     colour = _clean_colour(colour)
-    if db.session.scalar(select(Category.id).where(Category.name == name)) is not None:
-        raise CategoryExists(f"A category {name!r} already exists.")
-    category = Category(name=name, description=(description or "").strip()[:500] or None, colour=colour)
+    _refuse_taken(name)
+    category = Category(
+        name=name, key=_free_key(name), description=(description or "").strip()[:500] or None, colour=colour
+    )
     db.session.add(category)
     db.session.flush()
     _commit_change("category.create", category.id, f"Created category {name}", user_id)
     return category
+
+
+def _refuse_taken(name: str, but: int | None = None) -> None:
+    query = select(Category.id).where(Category.name == name)
+    if but is not None:
+        query = query.where(Category.id != but)
+    if db.session.scalar(query) is not None:
+        raise CategoryExists(f"A category {name!r} already exists.")
+
+
+def _free_key(name: str) -> str:
+    """The name itself, unless a renamed category's models still answer with it ("invoice" -> "invoice 2")."""
+    taken = set(db.session.scalars(select(Category.key).where(Category.key.startswith(name[:56]))))
+    key, number = name, 1
+    while key in taken:
+        number += 1
+        key = f"{name[:56]} {number}"
+    return key
 
 
 def _clean_colour(raw: str | None) -> str:
@@ -96,30 +120,59 @@ def _clean_colour(raw: str | None) -> str:
     return colour.lower()
 
 
-def update_category(category_id: int, *, description: str | None, colour: str | None, user_id: int | None) -> Category:
-    """Change what a category is for and its colour. Its name stays: the trained models' answers are category names."""
+def update_category(
+    category_id: int,
+    *,
+    description: str | None,
+    colour: str | None,
+    user_id: int | None,
+    name: str | None = None,
+) -> Category:
+    """Change a category's name, what it is for and its colour.
+
+    A new name is what every page, list, filter and search (`category:…`) shows from now on; the
+    search index learns it for the category's documents through the outbox. The models keep
+    answering with the category's key, so nothing they learnt or suggested is lost.
+    """
     category = db.session.get(Category, category_id)
     if category is None:
         raise CategoryNotFound(f"There is no category number {category_id}.")
-    before = {"description": category.description, "colour": category.colour}
+    was = category.name
+    before = {"name": category.name, "description": category.description, "colour": category.colour}
+    if name is not None:
+        new_name = _clean_name(name)
+        _refuse_taken(new_name, but=category.id)
+        category.name = new_name
     category.description = (description or "").strip()[:500] or None
     category.colour = _clean_colour(colour)
-    after = {"description": category.description, "colour": category.colour}
-    changed = [name for name in after if after[name] != before[name]]
+    after = {"name": category.name, "description": category.description, "colour": category.colour}
+    changed = [field for field in after if after[field] != before[field]]
     if not changed:
         db.session.rollback()
         return category
+    renamed = "name" in changed
+    if renamed:
+        outbox.note_category(category.id)  # its documents are found under the new name
     audit.record_about(
         category,
         "category.update",
-        f"Changed the {' and '.join(changed)} of category {category.name}",
+        f"Renamed category {was} to {category.name}"
+        if changed == ["name"]
+        else f"Changed the {', '.join(changed)} of category {was}",
         user_id,
-        before={name: before[name] for name in changed},
-        after={name: after[name] for name in changed},
+        before={field: before[field] for field in changed},
+        after={field: after[field] for field in changed},
     )
     db.session.commit()
     registry.note_change()
+    if renamed:
+        outbox.request_drain()
     return category
+
+
+def names_by_key() -> dict[str, str]:
+    """Each category's current name by its key: the models' answers as people read them."""
+    return dict(db.session.execute(select(Category.key, Category.name)).all())
 
 
 def set_active(name: str, active: bool, *, user_id: int | None) -> Category:
@@ -135,11 +188,12 @@ def set_active(name: str, active: bool, *, user_id: int | None) -> Category:
 
 def ensure_default_categories() -> int:
     """Create the default categories that do not exist yet; return how many were added."""
-    existing = set(db.session.scalars(select(Category.name)))
+    # A default that was renamed keeps its key: it is not added again under its old name.
+    existing = set(db.session.scalars(select(Category.key))) | set(db.session.scalars(select(Category.name)))
     added = 0
     for name, description, colour in DEFAULT_CATEGORIES:
         if name not in existing:
-            db.session.add(Category(name=name, description=description, colour=colour))
+            db.session.add(Category(name=name, key=name, description=description, colour=colour))
             added += 1
     if added:
         _commit_change("category.seed", None, f"Added {added} default categories", None)

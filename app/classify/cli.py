@@ -1,4 +1,4 @@
-"""`flask categories …`: list, create, deactivate and seed document categories."""
+"""`flask categories …`: list, create, rename, deactivate and seed document categories."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def list_categories() -> None:
     """Every category, active first."""
     for category in service.list_categories():
         state = "" if category.active else "  (inactive)"
-        click.echo(f"{category.name:<20} {category.colour}  {category.description or ''}{state}")
+        known_as = f"  (the models know it as {category.key})" if category.key != category.name else ""
+        click.echo(f"{category.name:<20} {category.colour}  {category.description or ''}{state}{known_as}")
 
 
 def _refused_as_click_error(change: Callable[[], Category]) -> Category:
@@ -39,6 +40,25 @@ def create(name: str, description: str | None, colour: str) -> None:
         lambda: service.create_category(name, description=description, colour=colour, user_id=None)
     )
     click.echo(f"Created category {category.name}.")
+
+
+@categories_cli.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+def rename(name: str, new_name: str) -> None:
+    """Call category NAME by NEW_NAME from now on (the models go on filing under it)."""
+
+    was: list[str] = []
+
+    def change() -> Category:
+        category = service.find(name)
+        was.append(category.name)
+        return service.update_category(
+            category.id, name=new_name, description=category.description, colour=category.colour, user_id=None
+        )
+
+    category = _refused_as_click_error(change)
+    click.echo(f"Category {was[0]} is now called {category.name}.")
 
 
 @categories_cli.command("deactivate")

@@ -6,8 +6,9 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
 class EditCategoryForm(FlaskForm):
-    """What an admin may change about a category once it exists (its name is what the models answer with)."""
+    """What an admin may change about a category once it exists: all of it (the models know it by its key)."""
 
+    name = StringField("Name", validators=[DataRequired(message="A category needs a name."), Length(max=64)])
     description = StringField("What belongs in it", validators=[Optional(), Length(max=500)])
     colour = StringField(
         "Colour",
@@ -20,7 +21,7 @@ class EditCategoryForm(FlaskForm):
 
 
 class CategoryForm(EditCategoryForm):
-    name = StringField("Name", validators=[DataRequired(message="A category needs a name."), Length(max=64)])
+    """A new category: the same fields."""
 
 
 class ReviewFilterForm(FlaskForm):

@@ -1,7 +1,9 @@
-"""`flask model …`: train a candidate (promoted only if not worse), list the versions, promote or roll back.
+"""`flask model …`: train a candidate (promoted by the rule in `retraining`), list the versions, promote or roll
+back, calibrate a version again.
 
 `train` prints both models' figures on the same held-out texts, so whoever runs it sees why the new
-model was or was not promoted without opening the models page.
+model was or was not promoted without opening the models page, and how its calibration changed the
+expected calibration error.
 """
 
 from __future__ import annotations
@@ -65,10 +67,37 @@ def train(if_missing: bool, force: bool, per_category: int, seed: int) -> None:
     elif baseline is not None:
         click.echo(f"  active model (version {outcome.previous.id}):  {_figures(baseline)}")
     click.echo(outcome.reason)
+    if metrics.get("calibration"):
+        click.echo(_calibration_line(metrics["calibration"]))
     if outcome.promoted:
         click.echo("The worker uses it for the next document.")
     else:
         click.echo(f"`flask model promote {candidate.id}` makes it active anyway.")
+
+
+@model_cli.command("calibrate")
+@click.argument("version", type=int, required=False)
+def calibrate(version: int | None) -> None:
+    """Fit VERSION's confidence calibration (default: the active one) on today's held-out texts."""
+    if version is None:
+        active = registry.active_version()
+        if active is None:
+            raise click.ClickException("There is no active model: name a version.")
+        version = active.id
+    try:
+        fitted = registry.recalibrate(version, user_id=None)
+    except registry.ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(_calibration_line(fitted))
+    click.echo("The worker uses it from the next document.")
+
+
+def _calibration_line(fitted: dict) -> str:
+    source = "reviewed documents" if fitted["fitted_on"] == "reviewed" else "texts (generated ones included)"
+    return (
+        f"Calibrated on {fitted['size']} held-out {source}: temperature {fitted['temperature']:.2f}, "
+        f"expected calibration error {fitted['ece_before']:.3f} before, {fitted['ece_after']:.3f} after."
+    )
 
 
 @model_cli.command("list")

@@ -14,8 +14,8 @@ from flask_login import current_user
 
 from app.auth.access import role_required
 from app.auth.models import Role
-from app.charts import rate_chart
-from app.classify import evaluation, registry, retraining, tasks
+from app.charts import line_chart, rate_chart, reliability_chart
+from app.classify import calibration, evaluation, registry, retraining, tasks
 from app.classify.models import ModelVersion, TrainingRun
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -43,22 +43,71 @@ def _panel_context(run: TrainingRun | None) -> dict:
     return {"run": run, "run_version": version, "confirm": ConfirmForm(), "under_way": retraining.UNDER_WAY}
 
 
+def _calibration_context(version: ModelVersion | None) -> dict:
+    """A version's calibration as stored at training time: figures, and a reliability chart before and after."""
+    fitted = ((version.metrics or {}).get("calibration") if version else None) or {}
+    before = calibration.bins_from_dicts(fitted.get("bins_before", []))
+    after = calibration.bins_from_dicts(fitted.get("bins_after", []))
+    return {
+        "calibrated": fitted,
+        "reliability_before": reliability_chart(before),
+        "reliability_after": reliability_chart(after),
+        "bins_before": before,
+        "bins_after": after,
+        "outcome": evaluation.auto_accept_outcome(version.id) if version else None,
+        "threshold": current_app.config["AUTO_ACCEPT_THRESHOLD"],
+    }
+
+
+def _learning_chart(points: list[evaluation.CurvePoint]):
+    measured = [point for point in points if point.accuracy is not None]
+    return line_chart(
+        [
+            (
+                point.reviewed_size,
+                point.accuracy,
+                f"v{point.version_id}",
+                f"version {point.version_id}: trained with {point.reviewed_size} reviews, "
+                f"{point.accuracy:.0%} right on {point.size} held-out reviewed documents",
+            )
+            for point in measured
+        ]
+    )
+
+
 @bp.get("")
 def index():
     """Every version with its figures and actions, the latest training run, and how the model does live."""
     versions = registry.versions()
     buckets = evaluation.acceptance()
+    active = next((v for v in versions if v.active), None)
+    curve = evaluation.learning_curve(versions, registry.models_dir())
     return render_page(
         "models/index.html",
         "versions",  # what the page reloads (htmx) when a run it watches has ended
         versions=versions,
-        active=next((v for v in versions if v.active), None),
+        active=active,
         acceptance=rate_chart(buckets, what="reviews kept the model's first choice"),
         buckets=buckets,
         decision=retraining.retrain_due(),
         every_hours=current_app.config["RETRAIN_EVERY_HOURS"],
+        rule=_rule(),
+        curve=curve,
+        learning=_learning_chart(curve),
+        **_calibration_context(active),
         **_panel_context(retraining.latest_run()),
     )
+
+
+def _rule() -> dict:
+    """The promotion rule's numbers, for the one sentence on the page (the rule itself is in `retraining`)."""
+    return {
+        "min_reviewed": evaluation.MIN_REVIEWED,
+        "per_category": evaluation.MIN_REVIEWED_PER_CATEGORY,
+        "tolerance": retraining.FLOOR_TOLERANCE,
+        "weight": retraining.REVIEWED_WEIGHT,
+        "retire": retraining.RETIRE_GENERATED_AT,
+    }
 
 
 @bp.get("/<int:version_id>")
@@ -76,6 +125,8 @@ def show(version_id: int):
         buckets=buckets,
         confirm=ConfirmForm(),
         active=registry.active_version(),
+        rule=_rule(),
+        **_calibration_context(version),
     )
 
 

@@ -12,13 +12,22 @@ from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
 
 
+def _key_from_name(context) -> str:
+    """A new category's key is its name, unless the caller chose another (see categories.create_category)."""
+    return context.get_current_parameters()["name"]
+
+
 class Category(db.Model):
     __tablename__ = "categories"
     audit_kind = "category"  # what the audit log calls a row of this table
     __table_args__ = (CheckConstraint("length(colour) = 7", name="colour_hex"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What people see and an admin may rename.
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the models answer with, in their ONNX graphs and in documents' predictions: the name the category was
+    # created with, never changed, so a rename does not orphan a trained model or the suggestions it made.
+    key: Mapped[str] = mapped_column(String(64), unique=True, default=_key_from_name)
     description: Mapped[str | None] = mapped_column(String(500))
     colour: Mapped[str] = mapped_column(String(7), default="#6b7280")
     active: Mapped[bool] = mapped_column(default=True)

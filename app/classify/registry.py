@@ -9,6 +9,9 @@ Promotion is one transaction under a lock (PostgreSQL advisory lock, SQLite's wr
 database allows one active version (a partial unique index), so two admins promoting at once end with
 exactly one active version: whoever came second. When a version is promoted, and why a trained one may
 not be, is the policy in `app.classify.retraining`; this module only carries it out.
+
+`recalibrate` fits a version's temperature again on today's held-out set (a version trained before
+calibration existed, or before people had reviewed enough), rewriting the file beside its model.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.classify import runtime
+from app.classify import calibration, corpus, evaluation, runtime
 from app.classify.models import Category, ModelVersion
 from app.database import lock_transaction
 from app.db_types import utcnow
@@ -74,7 +77,7 @@ class Snapshot:
 
     version_id: int | None
     filename: str | None
-    categories: dict[str, int]  # active category name -> id
+    categories: dict[str, int]  # active category key (what the models answer) -> id
 
 
 _snapshots: dict[tuple[str, str], tuple[object, float, Snapshot]] = {}
@@ -114,8 +117,8 @@ def snapshot() -> Snapshot:
     version = db.session.execute(
         select(ModelVersion.id, ModelVersion.filename).where(ModelVersion.active.is_(True))
     ).first()
-    names = dict(db.session.execute(select(Category.name, Category.id).where(Category.active.is_(True))).all())
-    fresh = Snapshot(version.id if version else None, version.filename if version else None, names)
+    keys = dict(db.session.execute(select(Category.key, Category.id).where(Category.active.is_(True))).all())
+    fresh = Snapshot(version.id if version else None, version.filename if version else None, keys)
     with _snapshot_lock:
         _snapshots[key] = (identity, now, fresh)
     return fresh
@@ -231,3 +234,44 @@ def promote(
                     f"Model {version_id} could not be promoted because others kept promoting at the same moment; "
                     "try again."
                 ) from None
+
+
+# ---------------------------------------------------------------- calibration after the fact
+
+
+def recalibrate(version_id: int, *, user_id: int | None) -> dict[str, Any]:
+    """Fit `version_id`'s temperature on today's held-out texts, as training does, and write it beside its file.
+
+    The worker picks the new calibration up with the next document (the runtime counts the file as part of the
+    model's version). Returns the figures stored in the version's metrics.
+    """
+    version = get_version(version_id)
+    path = models_dir() / version.filename
+    try:
+        classifier = runtime.OnnxClassifier(path)
+    except runtime.ModelUnavailable as error:
+        raise ModelError(f"Model {version_id} cannot be used, so it cannot be calibrated. {error}") from None
+    active_keys = set(db.session.scalars(select(Category.key).where(Category.active.is_(True))))
+    held_out = evaluation.evaluation_set(active_keys or set(corpus.CATEGORIES), evaluation.reviewed_texts())
+    fitted = evaluation.calibrate(classifier, held_out)
+    calibration.write_sidecar(
+        path,
+        {key: fitted[key] for key in ("temperature", "fitted_on", "size", "ece_before", "ece_after")}
+        | {"model": version.filename},
+    )
+    before = (version.metrics or {}).get("calibration") or {}
+    version.metrics = dict(version.metrics or {}) | {"calibration": fitted}
+    audit.record(
+        "model.calibrate",
+        target_type="model_version",
+        target_id=version.id,
+        summary=(
+            f"Calibrated model {version.id} on {fitted['size']} held-out texts ({fitted['fitted_on']}): "
+            f"temperature {fitted['temperature']:.2f}, expected calibration error {fitted['ece_after']:.3f}"
+        ),
+        actor_id=user_id,
+        before={"temperature": before.get("temperature")},
+        after={"temperature": fitted["temperature"]},
+    )
+    db.session.commit()
+    return fitted

@@ -6,8 +6,22 @@ the SHA-256 of the text, so the same text always lands on the same side and no o
 is never trained on: together with a generated held-out set with a fixed seed it is the evaluation set. The
 set grows as people review, so figures stored with older versions are not comparable with today's; that is
 why a candidate and the active model are both measured, through their ONNX files as the worker runs them, on
-the same current set at the moment of comparison. The candidate is promoted when its macro-F1 is at least the
-active one's (or when forced); it is never promoted over a version made active while it was being trained.
+the same current set at the moment of comparison.
+
+Weights: every reviewed document weighs REVIEWED_WEIGHT (3) in the fit; a category's generated texts weigh
+1 - r/RETIRE_GENERATED_AT each (r: that category's reviewed training documents; never below GENERATED_FLOOR),
+so by 100 reviews a category is learnt from what people filed, with its generated texts as a faint prior.
+Real documents are what the model is for; the generated ones only stand in until there are some.
+
+Promotion: once at least `evaluation.MIN_REVIEWED` (20) reviewed documents are held out and at least one
+category has `evaluation.MIN_REVIEWED_PER_CATEGORY` (5) of them, the candidate is promoted when its macro-F1
+on the held-out reviewed documents, averaged over those reviewed categories, is at least the active model's,
+and its macro-F1 on the generated held-out texts of the other categories (nobody has reviewed enough of them
+to judge) is at most FLOOR_TOLERANCE (0.02) below the active model's. Until then both models are measured on
+generated and reviewed held-out texts together and the candidate needs a macro-F1 at least the active one's.
+A forced retrain promotes anyway; a candidate is never promoted over a version made active while it was
+being trained. Calibration (a temperature, `calibration`) is fitted on the held-out set after the verdict
+and changes no answer, so it never decides a promotion.
 
 A retrain is a `TrainingRun` row first and a Huey task second: the row is committed before the task is
 enqueued, so the page can show it at once and nothing is lost if the queue is down (the run is marked
@@ -16,6 +30,10 @@ which is what the page's progress bar polls. At most one run is under way at a t
 `running` for over an hour, or `queued` without a worker taking it, is marked failed (a worker killed
 mid-task never finishes it, and Huey on Redis does not re-deliver it). The periodic retrain asks
 `retrain_due()`, a plain function so that the page can show the decision and tests can call it.
+
+One piece: the rule (weights, the verdict and the figures it compares) and the runs and schedule that carry
+it out are changed together whenever the rule changes, and the runs are a third of the module; splitting them
+off would put the policy's only caller in another file.
 
 The task to enqueue is passed in by the caller (`app.classify.tasks` holds it and imports this module).
 """
@@ -33,7 +51,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from app.classify import corpus, evaluation, registry, runtime
+from app.classify import calibration, corpus, evaluation, registry, runtime
 from app.classify.models import Category, ModelVersion, Review, TrainingRun
 from app.database import lock_transaction
 from app.db_types import utcnow
@@ -41,12 +59,17 @@ from app.errors import DomainError
 from app.extensions import db
 from app.ops import audit
 from app.queue import enqueue_after_commit
+from app.timezones import local
 
 log = logging.getLogger(__name__)
 
 UNDER_WAY = ("queued", "running")
 STALE_AFTER = timedelta(hours=1)
 TRAIN_PER_CATEGORY = 150  # generated texts per category in a retrain (tests make it smaller)
+REVIEWED_WEIGHT = 3.0  # a reviewed document counts three times a generated text of a category nobody reviewed
+RETIRE_GENERATED_AT = 100  # reviewed training documents after which a category's generated texts weigh the floor
+GENERATED_FLOOR = 0.1
+FLOOR_TOLERANCE = 0.02  # how far the generated texts of unreviewed categories may slip when reviews decide
 START_LOCK = 7_246_002  # PostgreSQL advisory lock key: one retrain started at a time
 
 Progress = Callable[[int, str], None]
@@ -73,6 +96,18 @@ def _labelled(items: list[corpus.LabelledText], allowed: set[str]) -> tuple[list
     return [item.text for item in kept], [item.category for item in kept]
 
 
+def training_weights(generated_labels: list[str], reviewed_labels: list[str]) -> list[float]:
+    """The weight of each training text, generated ones first: the rule in this module's docstring."""
+    reviewed_per_category: dict[str, int] = {}
+    for label in reviewed_labels:
+        reviewed_per_category[label] = reviewed_per_category.get(label, 0) + 1
+
+    def generated(label: str) -> float:
+        return max(GENERATED_FLOOR, 1.0 - reviewed_per_category.get(label, 0) / RETIRE_GENERATED_AT)
+
+    return [generated(label) for label in generated_labels] + [REVIEWED_WEIGHT] * len(reviewed_labels)
+
+
 def train_candidate(
     *,
     per_category: int = 150,
@@ -81,7 +116,8 @@ def train_candidate(
     force: bool = False,
     progress: Progress | None = None,
 ) -> TrainingOutcome:
-    """Train on generated and reviewed texts, save the ONNX file, register it, promote it if not worse (or forced).
+    """Train on generated and reviewed texts, save the ONNX file and its calibration, register it, promote it if
+    the policy says so (or forced).
 
     `progress(percent, stage)` is told how far it has got, between steps that take a while; it is never
     called while this function has uncommitted changes, so it may write to the database itself.
@@ -91,50 +127,65 @@ def train_candidate(
 
     report = progress or _nothing
     report(5, "Reading the reviewed documents")
-    active_names = set(db.session.scalars(select(Category.name).where(Category.active.is_(True))))
-    allowed = active_names or set(corpus.CATEGORIES)
+    active_keys = set(db.session.scalars(select(Category.key).where(Category.active.is_(True))))
+    allowed = active_keys or set(corpus.CATEGORIES)
     generated_texts, generated_labels = _labelled(corpus.generate(per_category, seed), allowed)
-    held_texts, held_labels = _labelled(
-        corpus.generate(evaluation.HELD_OUT_PER_CATEGORY, evaluation.HELD_OUT_SEED), allowed
-    )
     reviewed = evaluation.reviewed_texts()
+    held_out = evaluation.evaluation_set(allowed, reviewed)
     texts = generated_texts + reviewed.train_texts
     labels = generated_labels + reviewed.train_labels
-    eval_texts = held_texts + reviewed.held_texts
-    eval_labels = held_labels + reviewed.held_labels
+    weights = training_weights(generated_labels, reviewed.train_labels)
     db.session.rollback()  # end the read transaction: training takes a while and needs no snapshot
 
     report(15, f"Training on {len(texts)} texts ({len(reviewed.train_texts)} from reviewed documents)")
-    model = training.train(texts, labels, seed=seed)
+    model = training.train(texts, labels, seed=seed, sample_weight=weights)
     report(60, "Checking that the saved model gives the same answers as the trained one")
     stamp = utcnow().strftime("%Y%m%d-%H%M%S")
     digest = hashlib.sha256(model.onnx_model).hexdigest()
     filename = f"model-{stamp}-{digest[:10]}.onnx"
-    exported = training.export(model, registry.models_dir() / filename, eval_texts)
+    exported = training.export(model, registry.models_dir() / filename, held_out.texts)
 
-    report(75, f"Measuring the new model on {len(eval_texts)} held-out texts")
-    metrics = evaluation.measure(runtime.OnnxClassifier(exported.path), eval_texts, eval_labels)
+    report(70, f"Measuring the new model on {len(held_out.texts)} held-out texts")
+    new_model = runtime.OnnxClassifier(exported.path)
+    answers = evaluation.predicted_labels(new_model, held_out.texts)
+    metrics = evaluation.figures(held_out.labels, answers)
     metrics |= {
         "agreement": exported.agreement,
-        "eval_generated": len(held_texts),
-        "eval_reviewed": len(reviewed.held_texts),
+        "eval_generated": len(held_out.generated_texts),
+        "eval_reviewed": len(held_out.reviewed_texts),
+        "reviewed": _part_figures(held_out, answers, reviewed_part=True),
+        "generated": _part_figures(held_out, answers, reviewed_part=False),
     }
     previous = registry.active_version()
     baseline: dict[str, Any] | None = None
+    active_answers: list[str] | None = None
     if previous is not None:
-        report(85, f"Measuring the active model (version {previous.id}) on the same texts")
+        report(80, f"Measuring the active model (version {previous.id}) on the same texts")
         baseline = {"version_id": previous.id}
         try:
             active_model = runtime.OnnxClassifier(registry.models_dir() / previous.filename)
-            figures = evaluation.measure(active_model, eval_texts, eval_labels)
+            active_answers = evaluation.predicted_labels(active_model, held_out.texts)
         except runtime.ModelUnavailable as error:
             baseline["error"] = str(error)
         else:
+            figures = evaluation.figures(held_out.labels, active_answers)
             baseline |= {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
+            baseline["reviewed"] = _part_figures(held_out, active_answers, reviewed_part=True)
+            baseline["generated"] = _part_figures(held_out, active_answers, reviewed_part=False)
         metrics["baseline"] = baseline
+    metrics["decision"] = _decision_figures(held_out, answers, active_answers)
     better, reason = _verdict(metrics, previous, baseline)
     if not better:
         reason = f"{'Promoted because it was forced, although' if force else 'Not promoted:'} {reason}"
+
+    report(90, "Fitting how sure the new model should be (calibration)")
+    fitted = evaluation.calibrate(new_model, held_out)
+    metrics["calibration"] = fitted
+    calibration.write_sidecar(
+        exported.path,
+        {key: fitted[key] for key in ("temperature", "fitted_on", "size", "ece_before", "ece_after")}
+        | {"model": filename},
+    )
 
     report(95, "Registering the new version")
     candidate = ModelVersion(
@@ -162,11 +213,59 @@ def train_candidate(
     return TrainingOutcome(candidate=candidate, previous=previous, promoted=promoted, reason=reason, baseline=baseline)
 
 
+def _part_figures(held_out: evaluation.EvaluationSet, answers: list[str], *, reviewed_part: bool) -> dict[str, Any]:
+    """Accuracy and macro-F1 on the reviewed (or the generated) part of the evaluation set alone."""
+    cut = len(held_out.generated_texts)
+    truth = held_out.reviewed_labels if reviewed_part else held_out.generated_labels
+    given = answers[cut:] if reviewed_part else answers[:cut]
+    present = sorted(set(truth))
+    return {
+        "size": len(truth),
+        "accuracy": evaluation.accuracy(truth, given),
+        "macro_f1": evaluation.macro_f1(truth, given, present),
+    }
+
+
+def _decision_figures(
+    held_out: evaluation.EvaluationSet, answers: list[str], active_answers: list[str] | None
+) -> dict[str, Any]:
+    """The figures the verdict compares, for both models, under the rule of the day (this module's docstring)."""
+    cut = len(held_out.generated_texts)
+    if not held_out.decided_by_reviews:
+        found: dict[str, Any] = {"by": "all", "size": len(held_out.texts)}
+        categories = sorted(set(held_out.labels))
+        found["candidate"] = {"primary": evaluation.macro_f1(held_out.labels, answers, categories)}
+        if active_answers is not None:
+            found["active"] = {"primary": evaluation.macro_f1(held_out.labels, active_answers, categories)}
+        return found
+    reviewed_categories = held_out.reviewed_categories()
+    floor_categories = sorted(set(held_out.generated_labels) - set(reviewed_categories))
+
+    def scores(given: list[str]) -> dict[str, float | None]:
+        primary = evaluation.macro_f1(held_out.reviewed_labels, given[cut:], reviewed_categories)
+        floor = None
+        if floor_categories:
+            floor = evaluation.macro_f1(held_out.generated_labels, given[:cut], floor_categories)
+        return {"primary": primary, "floor": floor}
+
+    found = {
+        "by": "reviewed",
+        "size": len(held_out.reviewed_texts),
+        "reviewed_categories": reviewed_categories,
+        "floor_categories": floor_categories,
+        "floor_size": sum(label in floor_categories for label in held_out.generated_labels),
+        "tolerance": FLOOR_TOLERANCE,
+        "candidate": scores(answers),
+    }
+    if active_answers is not None:
+        found["active"] = scores(active_answers)
+    return found
+
+
 def _verdict(
     metrics: dict[str, Any], previous: ModelVersion | None, baseline: dict[str, Any] | None
 ) -> tuple[bool, str]:
-    """Whether the candidate is at least as good as the active model, and the sentence people will read."""
-    new = metrics["macro_f1"]
+    """Whether the policy promotes the candidate, and the sentence people will read."""
     if previous is None or baseline is None:
         return True, "Promoted: there was no active model."
     if "error" in baseline:
@@ -174,11 +273,36 @@ def _verdict(
             f"Promoted: the active model (version {previous.id}) could not be measured, so the new one replaces it. "
             f"{baseline['error']}"
         )
-    old = baseline["macro_f1"]
-    figures = f"macro-F1 {new:.3f} against {old:.3f} for version {previous.id} on the same {metrics['size']} texts"
-    if new >= old:
-        return True, f"Promoted: it is at least as good as the active model ({figures})."
-    return False, f"it is worse than the active model ({figures})."
+    decision = metrics["decision"]
+    new, old = decision["candidate"]["primary"], decision["active"]["primary"]
+    if decision["by"] == "all":
+        figures = f"macro-F1 {new:.3f} against {old:.3f} for version {previous.id} on the same {metrics['size']} texts"
+        if new >= old:
+            return True, f"Promoted: it is at least as good as the active model ({figures})."
+        return False, f"it is worse than the active model ({figures})."
+    kinds = len(decision["reviewed_categories"])
+    on_reviews = (
+        f"macro-F1 {new:.3f} against {old:.3f} for version {previous.id} on the same {decision['size']} held-out "
+        f"reviewed documents, over the {kinds} categor{'y' if kinds == 1 else 'ies'} with enough of them"
+    )
+    if new < old:
+        return False, f"it is worse than the active model on real documents: {on_reviews}."
+    floor_new, floor_old = decision["candidate"]["floor"], decision["active"]["floor"]
+    if floor_new is None or floor_old is None:
+        return True, f"Promoted: it is at least as good as the active model on real documents: {on_reviews}."
+    on_generated = (
+        f"macro-F1 {floor_new:.3f} against {floor_old:.3f} on the generated texts of the "
+        f"{len(decision['floor_categories'])} categories nobody has reviewed enough"
+    )
+    if floor_new < floor_old - decision["tolerance"]:
+        return False, (
+            f"it is at least as good on real documents ({on_reviews}), but more than "
+            f"{decision['tolerance']:.2f} worse on categories nobody has reviewed yet: {on_generated}."
+        )
+    return True, (
+        f"Promoted: it is at least as good as the active model on real documents ({on_reviews}), and no more than "
+        f"{decision['tolerance']:.2f} worse on the rest: {on_generated}."
+    )
 
 
 # ---------------------------------------------------------------- training runs
@@ -355,8 +479,9 @@ def retrain_due(now: datetime | None = None) -> Decision:
         next_at = last + timedelta(hours=every)
         return Decision(
             False,
-            f"There are new reviews; the last training was at {last:%Y-%m-%d %H:%M} UTC, "
-            f"so the next is due after {next_at:%Y-%m-%d %H:%M} UTC.",
+            # In the zone of the person reading the models page; UTC in the worker's log lines.
+            f"There are new reviews; the last training was at {local(last, zoned=True)}, "
+            f"so the next is due after {local(next_at, zoned=True)}.",
         )
     if not _can_train():
         return Decision(False, "This installation cannot train models: install requirements-train.txt.")

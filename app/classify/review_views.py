@@ -99,10 +99,10 @@ def _context(filters: QueueFilter, current: Document | None, **extra) -> dict:
     """Everything the queue template shows around `current`."""
     reviewer_id = _reviewer_id()
     categories = _keyed_categories()
-    by_name = {category.name: category for _, category in categories}
+    by_key = {category.key: category for _, category in categories}
     suggestion = None
     if current is not None and current.predictions:
-        suggestion = by_name.get(current.predictions[0][0])
+        suggestion = by_key.get(current.predictions[0][0])
     total = queries.size(filters, reviewer_id)
     matching = queries.size(filters) if reviewer_id is not None else total
     lease = queries.holder(current.id) if current is not None and reviewer_id is not None else None
@@ -242,7 +242,7 @@ def decide(document_id: int):
     if raw == "":
         if not document.predictions:
             raise service.ReviewError(f"{document.filename} has no suggestion to accept; pick a category.")
-        category = db.session.scalar(select(Category).where(Category.name == document.predictions[0][0]))
+        category = db.session.scalar(select(Category).where(Category.key == document.predictions[0][0]))
         if category is None:
             raise service.ReviewError("The suggested category no longer exists; pick a category.")
     elif raw.isdigit():

@@ -1,15 +1,20 @@
 """Prediction: a document's text in, its likeliest categories out, from an ONNX file run by onnxruntime.
 
 This module is all that the web and worker processes need to classify, so it imports only
-onnxruntime, numpy and the standard library — never scikit-learn or skl2onnx (those live in
-`training`, which imports this module, not the other way round). It owns the preparation of text
-for the model (`prepare`: truncate, then `normalize` to plain lower-case ASCII), because training
-must feed the model exactly what prediction feeds it; a model file records the preparation it was
-made for, and a mismatch is refused rather than silently mispredicted.
+onnxruntime, numpy, the standard library and `calibration` (which needs no more) — never
+scikit-learn or skl2onnx (those live in `training`, which imports this module, not the other way
+round). It owns the preparation of text for the model (`prepare`: truncate, then `normalize` to
+plain lower-case ASCII), because training must feed the model exactly what prediction feeds it; a
+model file records the preparation it was made for, and a mismatch is refused rather than silently
+mispredicted.
 
 `load(path)` returns the process's classifier for a file, keeping one session per file version
 (path, mtime, size, inode) so a worker reuses its session and picks up a replaced file without a
 restart. A missing, damaged or foreign file raises `ModelUnavailable` with a message for a person.
+A model's calibration (a temperature, `calibration`) lives in a JSON file beside it with the same stem:
+`predict` and `predict_many` give calibrated probabilities, `probabilities` the model's own (what the
+training-time agreement check compares with scikit-learn). The sidecar is part of the file version, so a
+recalibrated model is picked up like a replaced one.
 Empty text (or text with nothing the model can read) gives no prediction, `[]`: the caller decides
 what that means (review). It knows nothing of the database, Flask or the queue: which file is the
 active model is the caller's to say (`service.predict` asks the registry, then calls `load`).
@@ -27,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+from app.classify import calibration
 
 DEFAULT_MAX_CHARS = 20_000
 DEFAULT_THREADS = 1
@@ -109,8 +116,9 @@ class OnnxClassifier:
             raise ModelUnavailable(
                 f"The classification model at {self.path} cannot be read ({error.strerror or error})."
             ) from error
-        self.identity = _identity(stat)
+        self.identity = (_identity(stat), _sidecar_identity(self.path))
         self._start(data, threads, str(self.path))
+        self.temperature = calibration.read_temperature(self.path)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, threads: int = DEFAULT_THREADS, name: str = "model") -> OnnxClassifier:
@@ -119,6 +127,7 @@ class OnnxClassifier:
         classifier.path = Path(name)
         classifier.identity = None
         classifier._start(data, threads, name)
+        classifier.temperature = 1.0
         return classifier
 
     def _start(self, data: bytes, threads: int, name: str) -> None:
@@ -168,17 +177,21 @@ class OnnxClassifier:
         return self._session.run([PROBABILITIES_OUTPUT], {INPUT_NAME: batch})[0]
 
     def predict(self, text: str | None, k: int = 3) -> list[tuple[str, float]]:
-        """The k likeliest categories with their probabilities, best first; [] when there is no text to read."""
+        """The k likeliest categories with their calibrated probabilities, best first; [] when there is no text."""
         return self.predict_many([text], k=k)[0]
 
-    def predict_many(self, texts: Sequence[str | None], k: int = 3) -> list[list[tuple[str, float]]]:
-        """`predict` for many texts in one run of the model; empty ones get []."""
+    def predict_many(
+        self, texts: Sequence[str | None], k: int = 3, *, calibrated: bool = True
+    ) -> list[list[tuple[str, float]]]:
+        """`predict` for many texts in one run of the model; empty ones get []. `calibrated=False`: the raw ones."""
         prepared = [prepare(text, self.max_chars) for text in texts]
         results: list[list[tuple[str, float]]] = [[] for _ in prepared]
         present = [i for i, text in enumerate(prepared) if text]
         if not present or k < 1:
             return results
         matrix = self.probabilities([prepared[i] for i in present])
+        if calibrated:
+            matrix = calibration.apply_temperature(matrix, self.temperature)
         for row, i in zip(matrix, present, strict=True):
             best = np.argsort(-row, kind="stable")[:k]
             results[i] = [(self.labels[j], float(row[j])) for j in best]
@@ -187,6 +200,14 @@ class OnnxClassifier:
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_dev)
+
+
+def _sidecar_identity(model_path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
+    """The calibration file's version, None when there is none: a new or rewritten one reloads the model."""
+    try:
+        return _identity(os.stat(calibration.sidecar_path(model_path)))
+    except OSError:
+        return None
 
 
 _cache: dict[tuple[str, int], OnnxClassifier] = {}
@@ -198,7 +219,7 @@ def load(path: str | os.PathLike[str], *, threads: int = DEFAULT_THREADS) -> Onn
     key = (os.path.abspath(path), threads)
     with _cache_lock:
         try:
-            identity = _identity(os.stat(key[0]))
+            identity = (_identity(os.stat(key[0])), _sidecar_identity(key[0]))
         except FileNotFoundError as error:
             _cache.pop(key, None)
             raise ModelUnavailable(f"There is no classification model at {key[0]}.") from error

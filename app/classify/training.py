@@ -139,19 +139,36 @@ def build_pipeline(vocabulary: Sequence[str], seed: int = 0) -> Pipeline:
 
 
 def train(
-    texts: Sequence[str], labels: Sequence[str], *, seed: int = 0, max_chars: int = DEFAULT_MAX_CHARS
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    seed: int = 0,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    sample_weight: Sequence[float] | None = None,
 ) -> TrainedModel:
-    """Fit the pipeline on the prepared texts (empty ones carry nothing and are left out) and convert it to ONNX."""
+    """Fit the pipeline on the prepared texts (empty ones carry nothing and are left out) and convert it to ONNX.
+
+    `sample_weight` (one per text, default 1) is how much each text counts in the logistic regression's loss:
+    the retraining policy gives people's reviews more weight than generated texts. The vocabulary and the
+    TF-IDF weights are learnt from every text alike; only the classifier sees the weights.
+    """
     if len(texts) != len(labels):
         raise ValueError(f"There are {len(texts)} texts but {len(labels)} labels.")
+    weights = list(sample_weight) if sample_weight is not None else [1.0] * len(texts)
+    if len(weights) != len(texts):
+        raise ValueError(f"There are {len(texts)} texts but {len(weights)} weights.")
     prepared = (prepare(text, max_chars) for text in texts)
-    pairs = [(text, label) for text, label in zip(prepared, labels, strict=True) if text]
-    if len({label for _, label in pairs}) < 2:
+    kept = [(text, label, weight) for text, label, weight in zip(prepared, labels, weights, strict=True) if text]
+    if len({label for _, label, _ in kept}) < 2:
         raise ValueError("Training needs texts of at least two categories.")
     started = time.perf_counter()
-    fit_texts = [text for text, _ in pairs]
+    fit_texts = [text for text, _, _ in kept]
     pipeline = build_pipeline(word_vocabulary(fit_texts), seed)
-    pipeline.fit(fit_texts, [label for _, label in pairs])
+    pipeline.fit(
+        fit_texts,
+        [label for _, label, _ in kept],
+        classifier__sample_weight=np.array([weight for _, _, weight in kept], dtype=float),
+    )
     fitted = time.perf_counter()
     model_labels = tuple(str(label) for label in pipeline.classes_)
     onnx_model = _convert(
@@ -160,7 +177,7 @@ def train(
             "labels": json.dumps(list(model_labels), ensure_ascii=False),
             "normalizer": NORMALIZER,
             "max_chars": str(max_chars),
-            "training_size": str(len(pairs)),
+            "training_size": str(len(kept)),
             "seed": str(seed),
             "scikit-learn": sklearn.__version__,
             "skl2onnx": skl2onnx.__version__,
@@ -172,7 +189,7 @@ def train(
         onnx_model=onnx_model,
         max_chars=max_chars,
         seed=seed,
-        training_size=len(pairs),
+        training_size=len(kept),
         fit_seconds=fitted - started,
         convert_seconds=time.perf_counter() - fitted,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import aliased
 
+from app.classify import memory
 from app.classify.models import Review
 from app.classify.service import ReviewError
 from app.documents.models import Document, ReviewState
@@ -93,5 +94,6 @@ def undo_last(*, user_id: int) -> Undone:
     )
     outbox.note_change(document.id)
     db.session.commit()
+    memory.note_change()  # the memory forgets it (it reads the document's latest review, now an older one or none)
     outbox.request_drain()
     return Undone(document, category_name, waiting)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.access import role_required
@@ -15,6 +15,16 @@ from app.forms import ConfirmForm
 from app.web import require_confirmation
 
 bp = Blueprint("classify", __name__, url_prefix="/admin/categories")
+
+
+@bp.app_template_filter("category_name")
+def category_name(key: str | None) -> str:
+    """A model's answer (a category key) as people read it: the category's name now."""
+    if not key:
+        return ""
+    if "category_names" not in g:
+        g.category_names = categories.names_by_key()
+    return g.category_names.get(key, key)
 
 
 @bp.before_request
@@ -60,7 +70,7 @@ def set_active(category_id: int, action: str):
 
 @bp.route("/<int:category_id>/edit", methods=["GET", "POST"])
 def edit(category_id: int):
-    """Change what a category is for and its colour (a page of its own: works without scripts)."""
+    """Rename a category, change what it is for and its colour (a page of its own: works without scripts)."""
     category = db.session.get(Category, category_id)
     if category is None:
         abort(404, description=f"There is no category number {category_id}.")
@@ -68,14 +78,23 @@ def edit(category_id: int):
     status = 200
     if form.validate_on_submit():
         try:
+            was = category.name
             categories.update_category(
-                category_id, description=form.description.data, colour=form.colour.data, user_id=current_user.id
+                category_id,
+                name=form.name.data,
+                description=form.description.data,
+                colour=form.colour.data,
+                user_id=current_user.id,
             )
         except categories.CategoryError as error:
-            form.colour.errors = [*form.colour.errors, str(error)]
+            wrong = form.name if isinstance(error, categories.CategoryExists) or "name" in str(error) else form.colour
+            wrong.errors = [*wrong.errors, str(error)]
             status = error.status_code
+            db.session.rollback()
+            category = db.session.get(Category, category_id)
         else:
-            flash(f"Category {category.name} saved.", "success")
+            renamed = f" (was {was})" if category.name != was else ""
+            flash(f"Category {category.name} saved{renamed}.", "success")
             return redirect(url_for("classify.index"), code=303)
     elif request.method == "POST":
         status = 400

@@ -34,8 +34,10 @@ class DocumentFilterForm(FlaskForm):
     category = SelectField("Category", default="")
     review = SelectField("Review", choices=REVIEW_CHOICES, default="")
     uploader = SelectField("Uploaded by", default="")
-    since = DateField("From", validators=[Optional()])
-    until = DateField("Until", validators=[Optional()])
+    since = DateField("Uploaded from", validators=[Optional()])
+    until = DateField("Uploaded until", validators=[Optional()])
+    dated_from = DateField("Document date from", validators=[Optional()])
+    dated_until = DateField("Document date to", validators=[Optional()])
     tag = StringField("Tag", validators=[Optional(), Length(max=50)])
     correspondent = SelectField("Correspondent", default="")
     sort = SelectField(

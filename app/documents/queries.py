@@ -64,6 +64,8 @@ class DocumentFilter:
     sort: str = "newest"
     tag: str = ""  # lower-cased, as tags are stored
     correspondent_id: int | None = None
+    dated_from: date | None = None  # the document's own date (an invoice's date), not the upload's
+    dated_until: date | None = None
 
 
 def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
@@ -87,6 +89,10 @@ def document_query(filters: DocumentFilter) -> Select[tuple[Document]]:
         query = query.where(tagged.exists())
     if filters.correspondent_id:
         query = query.where(Document.correspondent_id == filters.correspondent_id)
+    if filters.dated_from:  # a document without a date is in no date range
+        query = query.where(Document.document_date >= filters.dated_from)
+    if filters.dated_until:
+        query = query.where(Document.document_date <= filters.dated_until)
     return query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 

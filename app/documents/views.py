@@ -65,6 +65,8 @@ def _filters() -> Filtered[DocumentFilterForm, DocumentFilter]:
             sort=f.sort.data or "newest",
             tag=" ".join((f.tag.data or "").split()).lower(),
             correspondent_id=_digits(f.correspondent.data),
+            dated_from=f.dated_from.data,
+            dated_until=f.dated_until.data,
         ),
         DocumentFilter(),
     )

@@ -1,5 +1,5 @@
 """The gauges of /metrics, worked out when Prometheus asks: documents by state, open low-stock alerts,
-workers, the queue and the search outbox, read from the database and the queue.
+workers, the queue, the search outbox and the search index's last checks, read from the database and the queue.
 
 They read every domain, so they live apart from `app.ops.metrics`, which the domains import to
 count things; only the /metrics view imports this module.
@@ -23,6 +23,7 @@ from app.extensions import db
 from app.ops import workers
 from app.ops.metrics import PREFIX, recorded
 from app.queue_state import queue_stats
+from app.search import repair
 from app.search.indexer import outbox_backlog
 from app.stock.alerts import open_alert_count
 
@@ -52,6 +53,7 @@ class StateCollector(Collector):
             ("database", self._database),
             ("queue", self._queue),
             ("search_outbox", self._outbox),
+            ("search_checks", self._search_checks),
         ):
             try:
                 families = list(reader(now))
@@ -131,6 +133,34 @@ class StateCollector(Collector):
             f"{PREFIX}_search_outbox_oldest_age_seconds",
             "How long the oldest change has waited for the search index (0 when none waits).",
             value=_age_seconds(oldest, now) or 0.0,
+        )
+
+    @staticmethod
+    def _search_checks(now: Any) -> Iterator[Metric]:
+        """The last check of each scope, and what the newest one found and left (counts of all checks: metrics.py)."""
+        last_at = GaugeMetricFamily(
+            f"{PREFIX}_search_drift_last_check_timestamp_seconds",
+            "When the search index was last checked against the database (Unix time), by scope (sample, full).",
+            labels=["scope"],
+        )
+        for scope in ("sample", "full"):
+            check = repair.latest_check(scope)
+            if check is not None:
+                last_at.add_metric([scope], check.started_at.timestamp())
+        yield last_at
+        last = repair.latest_check()
+        found = GaugeMetricFamily(
+            f"{PREFIX}_search_drift_last_check_found",
+            "Drifted search index entries the newest check found, by kind (missing, extra, stale).",
+            labels=["kind"],
+        )
+        for kind in ("missing", "extra", "stale"):
+            found.add_metric([kind], getattr(last, kind) if last is not None else 0)
+        yield found
+        yield GaugeMetricFamily(
+            f"{PREFIX}_search_drift_unrepaired",
+            "Drifted entries the newest check could not repair (0 when none, or when no check has run).",
+            value=(last.unrepaired if last is not None else 0),
         )
 
 

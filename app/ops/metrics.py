@@ -86,6 +86,17 @@ DOCUMENTS_PROCESSED = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+SEARCH_DRIFT_FOUND = Counter(
+    f"{PREFIX}_search_drift_found",
+    "Search index entries a check found drifted from the database, by kind (missing, extra, stale).",
+    ["kind"],
+    registry=REGISTRY,
+)
+SEARCH_DRIFT_REPAIRED = Counter(
+    f"{PREFIX}_search_drift_repaired",
+    "Drifted search index entries a check put right (through the outbox).",
+    registry=REGISTRY,
+)
 
 # Error type names are a bounded label only if we bound them.
 _KNOWN_ERRORS = 40
@@ -121,6 +132,13 @@ def count_step_error(step: str, error: BaseException) -> None:
 
 def count_document(outcome: str) -> None:
     DOCUMENTS_PROCESSED.labels(outcome=outcome).inc()
+
+
+def count_search_drift(found: dict[str, int], *, repaired: int) -> None:
+    """One check of the search index: how many entries of each kind drifted, and how many were put right."""
+    for kind, count in found.items():
+        SEARCH_DRIFT_FOUND.labels(kind=kind).inc(count)
+    SEARCH_DRIFT_REPAIRED.inc(repaired)
 
 
 def count_login_failure() -> None:

@@ -8,16 +8,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import text
 
 from app.classify import registry
+from app.db_types import utcnow
 from app.extensions import db
 from app.ops import workers
 from app.queue_state import check_queue
+from app.search import repair
+from app.search.models import SearchCheck
 
 
 def _check_database() -> None:
@@ -137,3 +140,90 @@ def model_status() -> str:
     if not (registry.models_dir() / version.filename).is_file():
         return f"version {version.id}: file {version.filename} is missing; documents wait for review"
     return f"version {version.id}, macro-F1 {version.metrics.get('macro_f1', 0):.3f}"
+
+
+# The hourly check runs at :25; two hours without one while a scheduler runs means it is not running.
+SEARCH_CHECK_EXPECTED = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class SearchDrift:
+    """How the search index compared with the database at its last checks, for /readyz and the System page.
+
+    "degraded" (reported, never a reason to be unready: search still answers) when the last check left
+    drift it could not repair, or when no check has run for two hours while a scheduler has been running.
+    """
+
+    status: str  # ok, degraded, unknown
+    reasons: list[str]
+    recent: list[SearchCheck]  # newest first
+    last_full: SearchCheck | None
+
+    @property
+    def last(self) -> SearchCheck | None:
+        return self.recent[0] if self.recent else None
+
+    @property
+    def last_said(self) -> list[str]:
+        """What the newest check found and did, in sentences (none when the index matched)."""
+        return repair.describe(self.last) if self.last is not None else []
+
+    def as_dict(self) -> dict[str, object]:
+        last = self.last
+        return {
+            "status": self.status,
+            "reasons": self.reasons,
+            "last_check": None
+            if last is None
+            else {
+                "at": last.started_at.isoformat(),
+                "scope": last.scope,
+                "checked": last.checked,
+                "of": last.population,
+                "missing": last.missing,
+                "extra": last.extra,
+                "stale": last.stale,
+                "repaired": last.repaired,
+                "queued": last.queued,
+                "unrepaired": last.unrepaired,
+                "problem": last.problem,
+            },
+            "last_full_check_at": self.last_full.started_at.isoformat() if self.last_full else None,
+        }
+
+
+def _scheduler_up_since(now: datetime) -> datetime | None:
+    """Since when a running consumer of this queue has been scheduling periodic tasks (None: none is)."""
+    starts = [
+        view.row.started_at
+        for view in workers.worker_views(now)
+        if view.running and view.this_queue and view.row.periodic
+    ]
+    return min(starts) if starts else None
+
+
+def search_drift(now: datetime | None = None, recent: int = 8) -> SearchDrift:
+    """The last checks of the search index, and whether they leave it degraded."""
+    now = now or utcnow()
+    try:
+        checks = repair.latest_checks(recent)
+        last_full = repair.latest_check("full")
+        scheduler_since = _scheduler_up_since(now)
+    except Exception as error:  # the database check reports the cause
+        db.session.rollback()
+        return SearchDrift("unknown", [f"the checks cannot be read ({type(error).__name__})"], [], None)
+    reasons = []
+    last = checks[0] if checks else None
+    if last is not None and (last.unrepaired or last.problem):
+        reasons.append(
+            f"the last check ({last.started_at:%Y-%m-%d %H:%M} UTC) left {last.unrepaired} drifted "
+            f"entr{'y' if last.unrepaired == 1 else 'ies'} unrepaired{': ' + last.problem if last.problem else ''}"
+        )
+    overdue = last is None or now - last.started_at > SEARCH_CHECK_EXPECTED
+    if overdue and scheduler_since is not None and now - scheduler_since > SEARCH_CHECK_EXPECTED:
+        reasons.append(
+            "no check of the search index has run for more than 2 h while the workers run"
+            if last is not None
+            else "no check of the search index has run although the workers have run for more than 2 h"
+        )
+    return SearchDrift("degraded" if reasons else "ok", reasons, checks, last_full)

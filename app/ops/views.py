@@ -67,6 +67,8 @@ def readyz():
         checks=checks,
         model=service.model_status(),
         search=index_status(),
+        # Drift the last check could not repair, or checks that stopped: "degraded", never a reason to fail.
+        search_drift=service.search_drift().as_dict() if checks["database"] == "ok" else {"status": "unknown"},
         # Reported like the model, never a reason to fail; not asked when the database is down (no second wait).
         workers=service.workers_for_readyz() if checks["database"] == "ok" else {"error": "database unavailable"},
     )
@@ -105,8 +107,10 @@ def age(seconds: float | None) -> str:
 @bp.get("/admin/system")
 @role_required(Role.ADMIN)
 def system():
-    """Workers and their heartbeats, the queue, periodic tasks and recent failures (refreshes itself)."""
-    return render_page("ops/system.html", "system", overview=workers.system_overview())
+    """Workers and their heartbeats, the queue, periodic tasks, the search index's checks and recent failures
+    (refreshes itself)."""
+    overview = workers.system_overview()
+    return render_page("ops/system.html", "system", overview=overview, search=service.search_drift(overview.now))
 
 
 def _audit_filters() -> Filtered[AuditFilterForm, AuditFilter]:

@@ -8,7 +8,7 @@ import time
 import click
 from flask.cli import AppGroup
 
-from app.search import indexer
+from app.search import indexer, repair
 
 search_cli = AppGroup("search", help="Search index: rebuild, verify, drain.")
 
@@ -44,8 +44,23 @@ def _ids(ids: list[int], limit: int = 20) -> str:
 
 
 @search_cli.command("verify")
-def verify() -> None:
-    """Compare the index with the database; exit 1 on any drift (then run `flask search reindex`)."""
+@click.option(
+    "--repair", "fix", is_flag=True, help="Put right what drifted, through the outbox (as the periodic checks do)."
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Check this many documents picked at random instead of all of them.",
+)
+def verify(fix: bool, sample: int | None) -> None:
+    """Compare the index with the database; exit 1 on drift that remains (repair it with --repair).
+
+    With --repair or --sample the check is the periodic one (recorded, shown on the System page).
+    """
+    if fix or sample is not None:
+        _check(sample, fix)
+        return
     drift = indexer.verify()
     if drift.problem:
         click.echo(f"Index: {drift.problem}.")
@@ -61,8 +76,39 @@ def verify() -> None:
     if drift.clean:
         click.echo(f"The index matches the database ({drift.indexed} documents).")
         return
-    click.echo("The index has drifted: run `flask search reindex`.")
+    click.echo("The index has drifted: run `flask search verify --repair` (or `flask search reindex`).")
     sys.exit(1)
+
+
+def _check(sample: int | None, fix: bool) -> None:
+    """A recorded check of a sample or of everything, with a progress bar while documents are read."""
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=f"Checking {total} documents", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        check = repair.check(sample, fix=fix, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    scope = f"a sample of {check.checked} of {check.population}" if check.scope == "sample" else f"all {check.checked}"
+    click.echo(f"Checked {scope} documents in {check.took_ms / 1000:.1f} s.")
+    for kind in ("missing", "extra", "stale"):
+        ids = (check.drifted or {}).get(kind, [])
+        if ids:
+            count = getattr(check, kind)
+            click.echo(f"{kind}: {count} ({_ids(ids)}{' …' if count > len(ids) else ''})")
+    for sentence in repair.describe(check):
+        click.echo(sentence)
+    if check.missing + check.extra + check.stale == 0 and not check.problem:
+        click.echo("The index matches the database.")
+    if check.unrepaired or check.problem:
+        sys.exit(1)
 
 
 @search_cli.command("drain")

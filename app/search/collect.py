@@ -20,13 +20,13 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from app.search.filters import Wanted
-from app.search.schema import FILTER_COLUMNS
+from app.search.schema import FILTER_COLUMNS, NO_DATE
 
 NOTHING = False  # a segment in which no document passes the filters
 
 
 class _SegmentColumns:
-    """Per index segment: each document's category, state, … as small numbers, and its upload time.
+    """Per index segment: each document's category, state, … as small numbers, its upload time and its date.
 
     Built once per segment and process (a segment never changes, it only gains deletions), so
     filters and facet counts are array lookups: no posting lists of "state:processed" (every
@@ -56,6 +56,12 @@ class _SegmentColumns:
             if reader.has_column("uploaded")
             else array("q", bytes(8 * size))
         )
+        # Unsigned: a document without a date holds NO_DATE (2**64 - 1), which no date filter lets through.
+        self.dated = (
+            array("Q", reader.column_reader("date", translate=False))
+            if reader.has_column("date")
+            else array("Q", [NO_DATE]) * size
+        )
 
     @classmethod
     def of(cls, reader) -> _SegmentColumns:
@@ -80,7 +86,8 @@ class _SegmentColumns:
                 return NOTHING
             checks.append((self.codes[column], code))
         low, high, uploaded = wanted.uploaded_from, wanted.uploaded_before, self.uploaded
-        if not checks and low is None and high is None:
+        by_date, dated_from, dated_before, dated = wanted.by_date, wanted.dated_from, wanted.dated_before, self.dated
+        if not checks and low is None and high is None and not by_date:
             return None
 
         def passes(docnum: int) -> bool:
@@ -89,7 +96,14 @@ class _SegmentColumns:
                     return False
             if low is not None and uploaded[docnum] < low:
                 return False
-            return high is None or uploaded[docnum] < high
+            if high is not None and uploaded[docnum] >= high:
+                return False
+            if by_date:
+                day = dated[docnum]
+                if day == NO_DATE or (dated_from is not None and day < dated_from):
+                    return False
+                return dated_before is None or day < dated_before
+            return True
 
         return passes
 
@@ -131,8 +145,20 @@ class Collected:
     complete: bool  # False when the time budget ran out before every match was seen
 
 
-def collect(searcher: Searcher, q: wq.Query, wanted: Wanted, limit: int, sort: str, deadline: float) -> Collected:
+def collect(
+    searcher: Searcher,
+    q: wq.Query,
+    wanted: Wanted,
+    limit: int,
+    sort: str,
+    deadline: float,
+    *,
+    counted: wq.Query | None = None,
+) -> Collected:
     """The best `limit` matches, the total and the counts per category, within the time budget.
+
+    `counted`, when given, matches the same documents as `q` more cheaply (no scoring terms): the
+    count pass, and the date order, use it.
 
     Relevance: Whoosh's top-N collector (it skips posting blocks that cannot reach the top N),
     then a second, unscored pass that counts matches per category. Date order: that one pass
@@ -162,7 +188,7 @@ def collect(searcher: Searcher, q: wq.Query, wanted: Wanted, limit: int, sort: s
             break
         columns = _SegmentColumns.of(subsearcher.reader())
         passes = columns.test(wanted, with_category=False)
-        matcher = q.matcher(subsearcher, context)
+        matcher = (counted or q).matcher(subsearcher, context)
         if passes is NOTHING or not matcher.is_active():
             continue
         categories = columns.codes["category"]

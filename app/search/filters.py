@@ -1,7 +1,7 @@
 """Narrowing a search: the filters a page or the CLI asks for, and the same filters in the index's spelling.
 
-A person filters by category name, state, review, uploader (id or email) and upload days; the
-index holds lower-cased column values, user ids and naive UTC times. `Wanted.of` translates
+A person filters by category name, state, review, uploader (id or email), upload days and the
+document's own date; the index holds lower-cased column values, user ids and naive UTC times. `Wanted.of` translates
 once per search, so collecting compares plain values. Documents with a queued 'delete' in the
 outbox are hidden here too, before the worker has applied it.
 """
@@ -32,8 +32,10 @@ class SearchFilters:
     review: str | None = None
     uploader: int | str | None = None
     kind: str | None = None
-    since: date | None = None
-    until: date | None = None  # inclusive
+    since: date | None = None  # uploaded on or after
+    until: date | None = None  # uploaded on or before
+    dated_from: date | None = None  # the document's own date on or after (undated documents left out)
+    dated_until: date | None = None  # the document's own date on or before
 
     @classmethod
     def of(cls, value: SearchFilters | Mapping[str, Any] | None) -> SearchFilters:
@@ -51,12 +53,14 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Wanted:
-    """The filters in the index's spelling: column values, and upload times as Whoosh stores them."""
+    """The filters in the index's spelling: column values, and times as Whoosh stores them."""
 
     category: str | None = None
     values: tuple[tuple[str, str], ...] = ()  # (column, value) that must all match
     uploaded_from: int | None = None
     uploaded_before: int | None = None
+    dated_from: int | None = None
+    dated_before: int | None = None
 
     @classmethod
     def of(cls, filters: SearchFilters) -> Wanted:
@@ -78,7 +82,15 @@ class Wanted:
             values=tuple(values),
             uploaded_from=datetime_to_long(_naive_day(filters.since)) if filters.since else None,
             uploaded_before=datetime_to_long(_naive_day(filters.until + timedelta(days=1))) if filters.until else None,
+            dated_from=datetime_to_long(_naive_day(filters.dated_from)) if filters.dated_from else None,
+            dated_before=(
+                datetime_to_long(_naive_day(filters.dated_until + timedelta(days=1))) if filters.dated_until else None
+            ),
         )
+
+    @property
+    def by_date(self) -> bool:
+        return self.dated_from is not None or self.dated_before is not None
 
 
 def _naive_day(day: date) -> datetime:

@@ -36,7 +36,7 @@ from app.extensions import db
 from app.queue import periodic_task, task
 from app.search import index as search_index
 from app.search.models import SearchOutbox
-from app.search.schema import SCHEMA_VERSION, normalize_category
+from app.search.schema import EXACT_FIELDS, SCHEMA_VERSION, normalize_category
 from app.search.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,11 @@ def document_fields(document: Document) -> dict[str, Any]:
         "kind": document.kind,
         "uploaded": uploaded,
     }
+    for searched, exact in EXACT_FIELDS.items():
+        fields[exact] = fields[searched]
+    if document.document_date is not None:
+        day = document.document_date
+        fields["date"] = datetime(day.year, day.month, day.day)  # midnight, naive, as Whoosh stores times
     if document.category is not None:
         fields["category"] = normalize_category(document.category.name)
     if document.review_state:
@@ -83,8 +88,13 @@ def document_fields(document: Document) -> dict[str, Any]:
 
 def _checksum(fields: dict[str, Any]) -> str:
     """SHA-256 over everything indexed (the text by its own hash): verify() compares it with the database."""
-    summary = {name: value for name, value in fields.items() if name not in {"content", "checksum"}}
+    # The exact fields are copies of the others, and the text is summed up by its hash.
+    summary = {
+        name: value for name, value in fields.items() if name not in {"content", "checksum", *EXACT_FIELDS.values()}
+    }
     summary["uploaded"] = fields["uploaded"].isoformat()
+    if "date" in fields:
+        summary["date"] = fields["date"].date().isoformat()
     summary["content"] = hashlib.sha256(fields["content"].encode("utf-8", "surrogatepass")).hexdigest()
     summary["schema"] = SCHEMA_VERSION
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()

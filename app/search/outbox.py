@@ -7,6 +7,10 @@ worker to apply the rows soon; if the queue is unreachable, the periodic drain p
 
 from __future__ import annotations
 
+from sqlalchemy import insert, literal, select
+
+from app.db_types import UTCDateTime, utcnow
+from app.documents.models import Document
 from app.extensions import db
 from app.queue import enqueue_after_commit
 from app.search.indexer import drain_outbox
@@ -25,3 +29,11 @@ def request_drain() -> None:
     `enqueue_after_commit` makes first finds nothing left to write.
     """
     enqueue_after_commit(drain_outbox, fallback="the periodic drain applies the outbox within a minute")
+
+
+def note_category(category_id: int) -> None:
+    """Record in the current transaction that every live document filed under a category must be re-indexed."""
+    documents = select(Document.id, literal("upsert"), literal(utcnow(), UTCDateTime())).where(
+        Document.category_id == category_id, Document.deleted_at.is_(None)
+    )
+    db.session.execute(insert(SearchOutbox).from_select(["document_id", "action", "queued_at"], documents))

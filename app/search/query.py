@@ -4,8 +4,9 @@ The query language: words (all of them must match, in the file name or the text)
 phrases", prefix* (two letters at least), AND / OR / NOT and brackets, -word to leave a word
 out, and field:value for category, filename, title, state, review, uploader, kind, tag and
 correspondent (category:"credit note", tag:urgent, correspondent:"Valley Mills"); plain words
-are looked for in the title too. Stemming and accent folding make invoices find invoice and cafe
-find café.
+are looked for in the title too. The document's date: date:2024, date:2024-03, date:2024-03-15,
+date:[2024-01 to 2024-03]. Stemming and accent folding make invoices find invoice and cafe find
+café; a word's exact form counts for more than its relatives (omitting above omitted).
 
 Nothing here raises for what a person can type: a query the parser cannot use is read for its
 plain words instead, and every such change is said in a note the results page shows.
@@ -22,8 +23,17 @@ from collections import Counter
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.fields import Schema
+from whoosh.support.charset import accent_map
 
-from app.search.schema import QUERY_FIELDS, SEARCHED_FIELDS, WORD_PATTERN, build_schema
+from app.search.schema import (
+    EXACT_FIELDS,
+    QUERY_FIELDS,
+    SEARCHED_FIELDS,
+    WORD_PATTERN,
+    DateNotUnderstood,
+    build_schema,
+    exact_analyzer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +46,16 @@ TOO_BROAD = (
 )
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "TO"}
 
+# An exact form's term weighs this much against its stem's (both count: a document with the exact
+# word scores for the stem and for the word). Chosen on the relevance set (docs/PERFORMANCE.md).
+EXACT_BOOST = 2.0
+
 WORD = re.compile(WORD_PATTERN)
+_EXACT = exact_analyzer()
+_BETWEEN_WORDS = re.compile(r'[\s()"]')
+_DATE_PART = re.compile(r"(?i)(?<![^\s(])[+-]?date:(?:\[[^\]]*\]?|\S*)")
+# Ranges are for dates only, in square brackets: date:[2024-01 to 2024-03] (a bare [2024 to 2025] too).
+_DATE_RANGE = r"(?P<open>\[)\s*(?P<start>[\d-]*?)\s*[Tt][Oo]\s*(?P<end>[\d-]*?)\s*(?P<close>\])"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SCHEMA = build_schema()
 _QUERY_SCHEMA = Schema(**{name: _SCHEMA[name] for name in QUERY_FIELDS})
@@ -51,7 +70,21 @@ def _parser() -> qparser.QueryParser:
     parser.remove_plugin_class(qparser.EveryPlugin)
     # + and - only at the start of a word: "credit-note" is a phrase, not credit without note.
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(_DateRanges(re.compile(_DATE_RANGE)))
     return parser
+
+
+class _DateRanges(qparser.RangePlugin):
+    """[start to end] of dates, always on the document date, whatever field (if any) is named before it."""
+
+    class RangeTagger(qparser.RangePlugin.RangeTagger):
+        def create(self, parser, match):
+            node = super().create(parser, match)
+            node.fieldname = "date"
+            return node
+
+    def taggers(self, parser):
+        return [(self.RangeTagger(self.expr, self.excl_start, self.excl_end), 1)]
 
 
 def clean(text: str | None) -> tuple[str, list[str]]:
@@ -89,11 +122,22 @@ def _tame(q: wq.Query, notes: list[str]) -> wq.Query:
     return q
 
 
+def _date_problems(q: wq.Query) -> list[str]:
+    """What the document date field could not read in the parsed query (the parser keeps it as an error)."""
+    found = []
+    error = getattr(q, "error", None)
+    if isinstance(error, DateNotUnderstood) and str(error) not in found:
+        found.append(str(error))
+    for child in q.children():
+        found.extend(problem for problem in _date_problems(child) if problem not in found)
+    return found
+
+
 def _plain_words(text: str) -> tuple[list[str], list[str]]:
-    """The words a person wants and the ones they wanted left out, ignoring all syntax."""
+    """The words a person wants and the ones they wanted left out, ignoring all syntax (and dates)."""
     wanted, excluded = [], []
     leave_out_next = False
-    for piece in text.split():
+    for piece in _DATE_PART.sub(" ", text).split():
         if piece in OPERATORS:
             leave_out_next = piece == "NOT"
             continue
@@ -107,24 +151,86 @@ def _plain_words(text: str) -> tuple[list[str], list[str]]:
 
 
 def _words_query(words: list[str]) -> wq.Query:
-    """All of these words, as plain words (no syntax can survive: they are letters and digits only)."""
+    """All of these words, as plain words (no syntax can survive: they are letters and digits only).
+
+    Parsed as " ".join(words): that is the text its words' positions point into.
+    """
     return _parser().parse(" ".join(words)).normalize()
+
+
+def _typed_word(text: str, at: int) -> str:
+    """The wildcard word around position `at` as typed (Whoosh points a wildcard at its * or ?, not its start)."""
+    start = end = at
+    while start > 0 and not _BETWEEN_WORDS.match(text[start - 1]):
+        start -= 1
+    while end < len(text) and not _BETWEEN_WORDS.match(text[end]):
+        end += 1
+    return text[start:end].split(":", 1)[-1].lstrip("+-")
+
+
+def with_exact_forms(q: wq.Query, text: str) -> wq.Query:
+    """`q` with each plain word also looked for in its exact form, which then outranks its relatives.
+
+    A word becomes (its stem OR its exact form): the same documents match, since a document that
+    holds the exact word holds its stem too, but those with the exact word score more. A prefix
+    is looked for among the exact words as well ("deliver*" finds "delivered", whose stem is
+    "deliv"). `text` is what was parsed: each word is read again from it, as typed.
+    """
+
+    def visit(node: wq.Query) -> wq.Query:
+        exact_field = EXACT_FIELDS.get(getattr(node, "fieldname", None) or "")
+        if exact_field is None:
+            return node
+        start, end = getattr(node, "startchar", None), getattr(node, "endchar", None)
+        if isinstance(node, wq.Term) and start is not None and end is not None:
+            words = [token.text for token in _EXACT(text[start:end])]
+            if len(words) == 1:
+                return wq.Or([node, wq.Term(exact_field, words[0], boost=node.boost * EXACT_BOOST)])
+        elif isinstance(node, wq.Prefix | wq.Wildcard):
+            # The typed letters, not the parser's stem of them ("deliver*", not "deliv*").
+            typed = _typed_word(text, start).lower().translate(accent_map) if start is not None else node.text
+            if isinstance(node, wq.Prefix):
+                typed = typed.rstrip("*")
+            twin = type(node)(exact_field, typed, boost=node.boost)
+            twin.startchar, twin.endchar = start, end  # one typed wildcard: the budget keeps or drops both
+            return wq.Or([node, twin])
+        return node
+
+    return q.accept(visit).normalize()
+
+
+def without_exact_forms(q: wq.Query) -> wq.Query:
+    """`q` without the exact words `with_exact_forms` added: the same documents, matched with fewer postings.
+
+    Counting every match does not need the scores, and each exact word sits in an OR beside its stem.
+    """
+    exact = set(EXACT_FIELDS.values())
+    return q.accept(lambda node: wq.NullQuery if isinstance(node, wq.Term) and node.fieldname in exact else node)
 
 
 def read_query(text: str, notes: list[str]) -> wq.Query | None:
     """The query to run for `text`, or None when there is nothing to look for (notes say why)."""
+    date_problems: list[str] = []
     try:
-        q = _tame(_parser().parse(text).normalize(), notes)
+        parsed = _parser().parse(text)
+        date_problems = _date_problems(parsed)  # a date the field could not read is dropped: say so
+        notes.extend(date_problems)
+        # The parser leaves what it could not read as a NullQuery of its own, which AND would keep.
+        parsed = parsed.accept(lambda node: wq.NullQuery if getattr(node, "error", None) is not None else node)
+        q = _tame(parsed.normalize(), notes)
     except Exception:  # the parser's own limits (deep nesting, odd tokens): fall back to the words
         log.info("search query not parsed; searching its words", exc_info=True)
         q = wq.NullQuery
     if q is not wq.NullQuery and not isinstance(q, wq.Not):
-        return q
+        return with_exact_forms(q, text)
     wanted, excluded = _plain_words(text)
+    words = " ".join(wanted)
     fallback = _words_query(wanted) if wanted else wq.NullQuery
     if fallback is not wq.NullQuery:
-        notes.append(f"The search could not be read as written, so it looked for these words: {' '.join(wanted)}.")
-        return fallback
+        notes.append(f"The search could not be read as written, so it looked for these words: {words}.")
+        return with_exact_forms(fallback, words)
+    if date_problems:
+        return None  # the date's own note says what to write
     if excluded or isinstance(q, wq.Not):
         notes.append("Add a word to look for: a search cannot only leave words out.")
     elif wanted:

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -30,12 +30,12 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from app.classify.models import Category
-from app.documents.models import Document
+from app.documents.models import Document, default_title
 from app.extensions import db
 from app.search import index as search_index
 from app.search.collect import collect
 from app.search.filters import SearchFilters, Wanted, pending_deletes
-from app.search.query import TOO_BROAD, bound_wildcards, clean, read_query
+from app.search.query import TOO_BROAD, bound_wildcards, clean, read_query, without_exact_forms
 from app.search.schema import normalize_category
 from app.search.snippets import SNIPPET_SOURCE_CHARS, did_you_mean, snippet, terms_for
 
@@ -83,6 +83,8 @@ class Hit:
     score: float | None  # None when sorted by date
     snippet: Markup  # escaped text with <mark> around the matched words
     uploaded_at: datetime | None = None
+    title: str = ""  # the document's title, or its file name without the extension
+    document_date: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +159,8 @@ def _run(searcher: Searcher, q: wq.Query, filters: SearchFilters, asked: SearchR
         return replace(asked, message=message)
     hidden = pending_deletes()
     runnable = wq.AndNot(q, hidden) if hidden is not None else q
-    collected = collect(searcher, runnable, Wanted.of(filters), asked.page * asked.per_page, asked.sort, deadline)
+    wanted, limit = Wanted.of(filters), asked.page * asked.per_page
+    collected = collect(searcher, runnable, wanted, limit, asked.sort, deadline, counted=without_exact_forms(runnable))
     if not collected.complete:
         slow = "This search took too long to finish, so the results and counts are incomplete; add words to narrow it."
         message = f"{message} {slow}" if message else slow
@@ -190,7 +193,14 @@ def _hits(
         rows.update(
             (row.id, row)
             for row in db.session.execute(
-                select(Document.id, Document.filename, Document.uploaded_at, Category.name.label("category"))
+                select(
+                    Document.id,
+                    Document.filename,
+                    Document.title,
+                    Document.document_date,
+                    Document.uploaded_at,
+                    Category.name.label("category"),
+                )
                 .outerjoin(Category, Category.id == Document.category_id)
                 .where(Document.id.in_(ids[start : start + IN_CHUNK]), Document.deleted_at.is_(None))
             )
@@ -217,6 +227,8 @@ def _hits(
                 score=round(float(key), 4) if scored else None,
                 snippet=snippet(texts[document_id] or "", content_terms) if document_id in texts else Markup(""),
                 uploaded_at=row.uploaded_at,
+                title=row.title or default_title(row.filename),
+                document_date=row.document_date,
             )
         )
     return hits, len(ids) - len(hits)

@@ -17,7 +17,7 @@ from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
 from app.search.query import WORD
-from app.search.schema import SEARCHED_FIELDS, text_analyzer
+from app.search.schema import EXACT_FIELDS, SEARCHED_FIELDS, text_analyzer
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +44,30 @@ class _MarkFormatter(Formatter):
 
 
 def terms_for(q: wq.Query, searcher: Searcher, fieldname: str) -> frozenset[str]:
-    """The index words this query looks for in one field (prefixes expanded), for highlighting.
+    """The index words this query looks for in one field (prefixes expanded), as stems, for highlighting.
 
-    Not Query.existing_terms: in Whoosh 2.7.5 it stops looking at other fields after the first.
+    The exact words looked for in the field's exact twin count too, by their stems ("deliver*"
+    found "delivered" there; the snippet confirms words by stem). Not Query.existing_terms: in
+    Whoosh 2.7.5 it stops looking at other fields after the first.
     """
-    reader, terms = searcher.reader(), set()
+    reader, terms, exact_words = searcher.reader(), set(), set()
+    exact_field = EXACT_FIELDS.get(fieldname)
     try:
         for leaf in q.leaves():
             if leaf.field() == fieldname:
                 terms.update(text for _, text in leaf.expanded_terms(reader, phrases=True))
+            elif exact_field is not None and leaf.field() == exact_field:
+                exact_words.update(text for _, text in leaf.expanded_terms(reader, phrases=True))
     except Exception:  # highlighting is a nicety: never fail a search over it
         log.info("could not list the query's terms for highlighting", exc_info=True)
-    return frozenset(text.decode("utf-8") if isinstance(text, bytes) else text for text in terms)
+    stems = {_decoded(text) for text in terms}
+    for word in exact_words:
+        stems.update(token.text for token in _ANALYZER(_decoded(word)))
+    return frozenset(stems)
+
+
+def _decoded(text: str | bytes) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
 def _letter_classes() -> dict[str, str]:
@@ -186,9 +198,9 @@ def snippet(text: str, terms: frozenset[str]) -> Markup:
 def did_you_mean(q: wq.Query, text: str, searcher: Searcher) -> str | None:
     """The query with unknown words replaced by the closest known ones, or None when nothing changes."""
     reader = searcher.reader()
-    if "spell_content" not in reader.indexed_field_names():
+    if "content_exact" not in reader.indexed_field_names():  # an index of an older schema, until it is rebuilt
         return None
-    corrector = reader.corrector("spell_content")
+    corrector = reader.corrector("content_exact")
     replacements: dict[tuple[int, int], str] = {}
     for token in q.all_tokens():
         start, end = getattr(token, "startchar", None), getattr(token, "endchar", None)

@@ -20,7 +20,7 @@ bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
 CSV_LIMIT = 10_000  # a search export is for a person's spreadsheet; `flask search` covers the rest
-CSV_COLUMNS = ["document_id", "filename", "category", "state", "uploaded_at", "score", "url"]
+CSV_COLUMNS = ["document_id", "filename", "title", "category", "state", "uploaded_at", "document_date", "score", "url"]
 
 
 def _read_filters() -> Filtered[SearchForm, SearchFilters]:
@@ -40,6 +40,8 @@ def _filters_of(form: SearchForm) -> SearchFilters:
         uploader=form.uploader.data or None,
         since=form.since.data,
         until=form.until.data,
+        dated_from=form.dated_from.data,
+        dated_until=form.dated_until.data,
     )
 
 
@@ -103,9 +105,11 @@ def export():
             yield (
                 hit.document_id,
                 hit.filename,
+                hit.title,
                 hit.category,
                 document.state,
                 document.uploaded_at,
+                hit.document_date,
                 round(hit.score, 4) if hit.score is not None else None,
                 f"{base}/documents/{hit.document_id}",
             )

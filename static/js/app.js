@@ -9,3 +9,20 @@ document.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-CSRFToken"] = meta.content;
   }
 });
+
+// Time zones: the sign-in form's hidden field carries the browser's IANA zone (Europe/Berlin), so a
+// person who has not chosen one on their account page reads times in their own zone from the first
+// page on. Without script the field stays empty and pages show UTC until they choose.
+function fillBrowserTimeZone(root) {
+  let zone = "";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (error) {
+    return;
+  }
+  root.querySelectorAll("input[data-browser-time-zone]").forEach((input) => {
+    input.value = zone;
+  });
+}
+document.addEventListener("DOMContentLoaded", () => fillBrowserTimeZone(document));
+document.addEventListener("htmx:load", (event) => fillBrowserTimeZone(event.detail.elt));

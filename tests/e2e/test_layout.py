@@ -73,7 +73,8 @@ def test_the_search_form_is_laid_out(page: Page, sign_in, viewport):
 
     page.get_by_text("Filters and order").click()
     labels = page.evaluate(LABELS)
-    expected = ["Category", "State", "Review", "Uploaded by", "From", "Until", "Sort by"]
+    expected = ["Category", "State", "Review", "Uploaded by", "Uploaded from", "Uploaded until"]
+    expected += ["Document date from", "Document date to", "Sort by"]
     assert [label["text"] for label in labels] == expected
     for label in labels:
         assert label["height"] <= label["line"] * 1.3, f"the label {label['text']!r} takes {label['height']} px"

@@ -37,6 +37,7 @@ PAGES = [
     "/admin/system",
     "/admin/audit",
     "/documents/trash",
+    "/documents/correspondents",
 ]
 
 

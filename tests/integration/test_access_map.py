@@ -101,6 +101,12 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("documents.edit_details", "POST"): STAFF,
     ("documents.confirm_suggestions", "POST"): STAFF,
     ("documents.add_note", "POST"): STAFF,
+    ("correspondents.index", "GET"): SIGNED_IN,
+    ("correspondents.export", "GET"): SIGNED_IN,
+    ("correspondents.rename_page", "GET"): STAFF,
+    ("correspondents.rename", "POST"): STAFF,
+    ("correspondents.confirm_delete", "GET"): STAFF,
+    ("correspondents.delete", "POST"): STAFF,
     # review and search
     ("review.index", "GET"): SIGNED_IN,
     ("review.decide", "POST"): STAFF,

@@ -224,6 +224,28 @@ def test_the_list_filters_by_tag_and_correspondent_and_the_csv_has_the_new_colum
     assert client.get("/documents?tag=" + "x" * 60).status_code == 400
 
 
+def test_the_list_filters_by_the_documents_own_date_and_refuses_a_bad_one(app, client, auth):
+    auth.login_as("staff")
+    march, may = _document(app, "march.txt"), _document(app, "may.txt")
+    _document(app, "undated.txt")  # listed by its title: the file name without its extension
+    _save(client, march, title="March bill", document_date="2024-03-31")
+    _save(client, may, title="May bill", document_date="2024-05-01")
+
+    def listed(query: str) -> set[str]:
+        page = client.get(f"/documents?{query}").get_data(as_text=True)
+        return {title for title in ("March bill", "May bill", "undated") if title in page}
+
+    assert listed("dated_from=2024-04-01") == {"May bill"}  # an undated document is in no date range
+    assert listed("dated_until=2024-03-31") == {"March bill"}
+    assert listed("dated_from=2024-03-01&dated_until=2024-05-31") == {"March bill", "May bill"}
+    assert listed("") == {"March bill", "May bill", "undated"}
+    rows = list(csv.DictReader(io.StringIO(client.get("/documents.csv?dated_from=2024-05-01").get_data(as_text=True))))
+    assert [r["title"] for r in rows] == ["May bill"]
+    refused = client.get("/documents?dated_from=31.03.2024")
+    assert refused.status_code == 400
+    assert "Document date from" in refused.get_data(as_text=True)
+
+
 # ---------------------------------------------------------------- item 3: suggestions from the text
 
 

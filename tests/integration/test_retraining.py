@@ -160,6 +160,85 @@ def test_a_broken_active_model_loses_to_any_working_candidate(app, seeded):
         assert "error" in outcome.candidate.metrics["baseline"]
 
 
+# ---------------------------------------------------------------- real reviews decide
+
+
+def _card_slips(count: int, *, held: bool) -> list[str]:
+    """Card-terminal slips, which the generated corpus would call receipts, all held out or all trained on."""
+    found = []
+    for i in itertools.count():
+        text = (
+            f"Card slip {i}: terminal T{i % 7} VISA contactless approved, amount {3 + i % 40}.{i % 100:02d} EUR, "
+            f"auth code {4000 + i * 7}, merchant copy, please keep this slip"
+        )
+        if evaluation.is_held_out(text) == held:
+            found.append(text)
+        if len(found) == count:
+            return found
+    raise AssertionError("unreachable")
+
+
+def test_a_candidate_better_on_real_reviews_and_slightly_worse_on_generated_text_is_promoted(app, client, auth, seeded):
+    """People file card-terminal slips under "other", which the generated corpus would call receipts."""
+    with app.app_context():
+        first = _train().candidate
+        held = _card_slips(evaluation.MIN_REVIEWED + 2, held=True)
+        _file([(text, "other") for text in held + _card_slips(40, held=False)])
+
+        outcome = _train()
+        metrics, baseline = outcome.candidate.metrics, outcome.baseline
+        decision = metrics["decision"]
+        assert decision["by"] == "reviewed"
+        assert decision["size"] == len(held)
+        assert decision["reviewed_categories"] == ["other"]
+        assert "other" not in decision["floor_categories"]
+        # Better on what people filed, slightly worse on the generated texts: promoted, and the reason says why.
+        assert metrics["reviewed"]["accuracy"] > baseline["reviewed"]["accuracy"]
+        assert decision["candidate"]["primary"] > decision["active"]["primary"]
+        assert metrics["generated"]["macro_f1"] < baseline["generated"]["macro_f1"]
+        assert decision["candidate"]["floor"] >= decision["active"]["floor"] - retraining.FLOOR_TOLERANCE
+        assert outcome.promoted, outcome.reason
+        assert "at least as good as the active model on real documents" in outcome.reason
+        assert f"on the same {len(held)} held-out reviewed documents" in outcome.reason
+        # Calibrated on the reviewed documents now that there are enough of them.
+        assert metrics["calibration"]["fitted_on"] == "reviewed"
+        assert metrics["calibration"]["size"] == len(held)
+
+        # The learning curve measures both versions on today's held-out reviewed documents.
+        curve = evaluation.learning_curve(registry.versions(), registry.models_dir())
+        assert [(point.version_id, point.reviewed_size) for point in curve] == [
+            (first.id, 0),
+            (outcome.candidate.id, 40),
+        ]
+        assert curve[1].accuracy == metrics["reviewed"]["accuracy"] > curve[0].accuracy
+        assert {point.size for point in curve} == {len(held)}
+
+    auth.login_as("admin")
+    page = client.get("/admin/models").get_data(as_text=True)
+    assert 'data-testid="learning-curve"' in page
+    assert page.count('class="dot"') == 2
+    assert "Calibrated on <strong>22 held-out reviewed documents</strong>" in page
+    version_page = client.get(f"/admin/models/{outcome.candidate.id}").get_data(as_text=True)
+    assert f"Decided on the {len(held)} held-out reviewed documents" in version_page
+
+
+def test_reviews_weigh_more_than_generated_texts_as_they_accumulate():
+    weights = retraining.training_weights(["invoice", "receipt", "receipt"], ["receipt"] * 50)
+    assert weights[:3] == [1.0, 0.5, 0.5]  # invoice: nobody reviewed it; receipt: 50 reviews halve its generated texts
+    assert weights[3:] == [retraining.REVIEWED_WEIGHT] * 50
+    many = retraining.training_weights(["receipt"], ["receipt"] * 500)
+    assert many[0] == retraining.GENERATED_FLOOR
+
+
+def test_until_enough_reviews_are_held_out_everything_held_out_decides_together(app, seeded):
+    with app.app_context():
+        _train()
+        _file([(text, "other") for text in _card_slips(evaluation.MIN_REVIEWED - 1, held=True)])
+        decision = _train(seed=2).candidate.metrics["decision"]
+        assert decision["by"] == "all"
+        assert decision["size"] == 10 * evaluation.HELD_OUT_PER_CATEGORY + evaluation.MIN_REVIEWED - 1
+
+
 # ---------------------------------------------------------------- worse models, forcing and rolling back
 
 
@@ -449,7 +528,8 @@ def test_without_reviews_the_chart_says_there_is_nothing_yet(app, client, auth, 
     auth.login_as("admin")
     index = client.get("/admin/models").get_data(as_text=True)
     assert 'data-testid="acceptance-empty"' in index
-    assert "<svg" not in index
+    assert 'data-testid="acceptance-chart"' not in index
+    assert 'data-testid="learning-empty"' in index  # no reviewed document is held out to measure versions on
     assert "Now: 0 new reviews since the last training" in index
     version = client.get("/admin/models/1").get_data(as_text=True)
     assert "Nobody has reviewed a document this version classified yet." in version

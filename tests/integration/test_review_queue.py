@@ -396,3 +396,16 @@ def test_a_table_like_excerpt_keeps_its_lines_and_is_marked_tabular(app, client,
 
     assert 'class="doc-text review-excerpt tabular"' in page
     assert "12   Green tea 1 kg    14.00  168.00\n3    Oolong" in page  # line breaks and spacing as they were
+
+
+def test_the_queue_names_documents_by_their_title_with_the_file_name_beside(app, client, auth, seeded):
+    titled = _waiting(app, "scan_0042.pdf", 0.3, title="Valley Mills invoice March")
+    plain = _waiting(app, "oats-order.txt", 0.4)
+    auth.login_as("staff")
+
+    page = client.get(f"/review?at={titled}").get_data(as_text=True)
+
+    assert re.search(r'data-testid="item-name">Valley Mills invoice March</a>', page)
+    assert '<span data-testid="item-file">scan_0042.pdf</span>' in page
+    assert re.search(r'title="scan_0042.pdf">Valley Mills invoice March</a>', page)  # the list beside it
+    assert re.search(rf'at={plain}" title="oats-order.txt">oats-order</a>', page)  # no title: the file name's stem

@@ -42,7 +42,7 @@ def test_filters_in_force_are_shown_with_ways_to_clear_them(client, auth):
     chips = {name: href for href, name in chips.items()}
     assert set(chips) == {"state", "since"}
     assert "State: failed" in html
-    assert "From: 2020-01-02" in html
+    assert "Uploaded from: 2020-01-02" in html
     # Removing one filter keeps the words, the order and the other filter.
     assert _query(chips["state"]) == {"q": ["tea"], "since": ["2020-01-02"], "sort": ["newest"]}
     # "Clear filters" keeps the words and the order only.

@@ -33,7 +33,9 @@ def _file_under(app, name: str, category: str) -> None:
 
 
 def _hits(html: str) -> list[str]:
-    return re.findall(r'<li class="hit" data-document="\d+">\s*<a href="[^"]+"><strong>([^<]+)</strong>', html)
+    """The file names of the hits, in order (each shown beside its title, which here is the name without .txt)."""
+    hit = r'<li class="hit" data-document="\d+">\s*<a href="[^"]+"><strong>[^<]+</strong></a> '
+    return re.findall(hit + r'<small class="hit-filename">([^<]+)</small>', html)
 
 
 def test_typing_finds_documents_by_their_words_with_highlights(app, client, auth):
