@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --durations=30  # the 30 slowest tests, so a slower suite says where its time went
 
 .PHONY: run stack load test lint format migrate bench browser system-tools clean-venv
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from app.charts import RateBucket
 from app.classify import calibration, corpus, runtime
@@ -33,6 +33,7 @@ from app.extensions import db
 HELD_OUT_SEED = 424242  # fixed: the generated part of the evaluation set is the same texts for every version
 HELD_OUT_PER_CATEGORY = 40
 HELD_OUT_ONE_IN = 5  # one reviewed text in five is kept for measuring and never trained on
+MEMORY_REASON_PREFIX = "Like "  # a review reason the memory wrote ("Like invoice_0412.pdf, filed as …")
 NO_PREDICTION = "(no prediction)"  # a text the model finds nothing to read in counts as a wrong answer
 # Reviewed held-out documents decide promotions and calibration once there are at least MIN_REVIEWED of them;
 # a category with at least MIN_REVIEWED_PER_CATEGORY counts as reviewed (its generated texts stop mattering).
@@ -196,14 +197,21 @@ def figures(labels: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- how the models do on real documents
 
 
+def judged_the_model() -> ColumnElement[bool]:
+    """Reviews that kept or overruled a suggestion of the model's: it made one, and the memory's was not first."""
+    memory_said = func.coalesce(Review.previous_review_reason, "").startswith(MEMORY_REASON_PREFIX)
+    return and_(Review.predicted.is_not(None), ~memory_said)
+
+
 def acceptance(version_id: int | None = None, *, days: int = 182, today: date | None = None) -> list[RateBucket]:
     """Share of reviews that kept the model's first choice, per day (short histories) or per week.
 
-    Reviews of documents the model made no suggestion for are left out: there was nothing to accept.
+    Reviews of documents the model made no suggestion for are left out: there was nothing to accept. So are
+    those whose first suggestion was the memory's (an earlier person's decision, not the model's).
     """
     today = today or utcnow().date()
     since = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=UTC)
-    query = select(Review.at, Review.accepted).where(Review.at >= since, Review.predicted.is_not(None))
+    query = select(Review.at, Review.accepted).where(Review.at >= since, judged_the_model())
     if version_id is not None:
         query = query.where(Review.model_version_id == version_id)
     rows = db.session.execute(query).all()

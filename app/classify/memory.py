@@ -57,7 +57,7 @@ SUGGEST_AT = 0.65  # cosine similarity from which the nearest reviewed document'
 AUTO_ACCEPT_AT = 0.90  # ... and from which it is accepted without a person (see service.classify_text)
 CHECK_SECONDS = 30.0  # the longest a process goes without asking the database whether the memory changed
 CHANGED_STAMP = "memory-changed"  # a file in the models folder, rewritten after every review and undo
-REASON_PREFIX = "Like "  # how a review reason written by the memory starts (calibration leaves those out)
+REASON_PREFIX = evaluation.MEMORY_REASON_PREFIX  # how the memory's reasons start (the acceptance rate leaves them out)
 _FILENAME_MAX = 80
 
 

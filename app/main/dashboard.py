@@ -14,6 +14,7 @@ from flask import url_for
 from sqlalchemy import case, func, select
 
 from app.auth.models import Role, User
+from app.classify import evaluation
 from app.classify import queries as review_queries
 from app.classify.models import Review
 from app.db_types import utcnow
@@ -72,7 +73,7 @@ def acceptance_rate(days: int = ACCEPTANCE_DAYS, today: date | None = None) -> t
     since = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=UTC)
     kept, reviewed = db.session.execute(
         select(func.coalesce(func.sum(case((Review.accepted.is_(True), 1), else_=0)), 0), func.count(Review.id)).where(
-            Review.at >= since, Review.predicted.is_not(None)
+            Review.at >= since, evaluation.judged_the_model()
         )
     ).one()
     return int(kept), int(reviewed)

@@ -191,7 +191,7 @@ def test_the_admin_sees_the_models_acceptance_rate_and_the_workers(app, client, 
         db.session.flush()
         document = make_document(text="x")
 
-        def review(accepted: bool, days_ago: int, predicted: str | None = "invoice") -> Review:
+        def review(accepted: bool, days_ago: int, predicted: str | None = "invoice", reason=None) -> Review:
             return Review(
                 document_id=document.id,
                 user_id=admin.id,
@@ -199,6 +199,7 @@ def test_the_admin_sees_the_models_acceptance_rate_and_the_workers(app, client, 
                 predicted=predicted,
                 chosen_category_id=category.id,
                 accepted=accepted,
+                previous_review_reason=reason,
             )
 
         db.session.add_all(
@@ -208,6 +209,7 @@ def test_the_admin_sees_the_models_acceptance_rate_and_the_workers(app, client, 
                 review(False, 12),
                 review(False, 45),  # older than 30 days: left out
                 review(False, 2, predicted=None),  # nothing was suggested: nothing to keep
+                review(True, 3, reason="Like bill.pdf, filed as invoice by Ana"),  # the memory's, not the model's
             ]
         )
         db.session.commit()
