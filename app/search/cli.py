@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
@@ -13,28 +15,36 @@ from app.search import indexer, repair
 search_cli = AppGroup("search", help="Search index: rebuild, verify, drain.")
 
 
-@search_cli.command("reindex")
-@click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for another index writer to finish.")
-def reindex(wait: float) -> None:
-    """Build a fresh index from every processed document and swap it in (searches keep working meanwhile)."""
-    started = time.monotonic()
+@contextmanager
+def _progress_bar(verb: str) -> Iterator[Callable[[int, int], None]]:
+    """A `progress(done, total)` callback drawing a bar on stderr from its first call (the total is known then)."""
     bar = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = click.progressbar(length=total, label=f"Indexing {total} documents", file=sys.stderr, show_pos=True)
+            bar = click.progressbar(length=total, label=f"{verb} {total} documents", file=sys.stderr, show_pos=True)
             bar.__enter__()
         bar.update(done - bar.pos)
 
     try:
-        count = indexer.reindex(progress, wait=wait)
-    except indexer.WriterBusy as error:
-        click.echo(f"Not rebuilt: {error}.", err=True)
-        sys.exit(2)
+        yield progress
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+@search_cli.command("reindex")
+@click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for another index writer to finish.")
+def reindex(wait: float) -> None:
+    """Build a fresh index from every processed document and swap it in (searches keep working meanwhile)."""
+    started = time.monotonic()
+    try:
+        with _progress_bar("Indexing") as progress:
+            count = indexer.reindex(progress, wait=wait)
+    except indexer.WriterBusy as error:
+        click.echo(f"Not rebuilt: {error}.", err=True)
+        sys.exit(2)
     click.echo(f"{count} documents indexed in {time.monotonic() - started:.1f} s.")
 
 
@@ -82,20 +92,8 @@ def verify(fix: bool, sample: int | None) -> None:
 
 def _check(sample: int | None, fix: bool) -> None:
     """A recorded check of a sample or of everything, with a progress bar while documents are read."""
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label=f"Checking {total} documents", file=sys.stderr, show_pos=True)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
-    try:
+    with _progress_bar("Checking") as progress:
         check = repair.check(sample, fix=fix, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     scope = f"a sample of {check.checked} of {check.population}" if check.scope == "sample" else f"all {check.checked}"
     click.echo(f"Checked {scope} documents in {check.took_ms / 1000:.1f} s.")
     for kind in ("missing", "extra", "stale"):
