@@ -1,5 +1,5 @@
 """`flask model …`: train a candidate (promoted by the rule in `retraining`), list the versions, promote or roll
-back, calibrate a version again.
+back, calibrate a version again, look at or rebuild the memory of reviews.
 
 `train` prints both models' figures on the same held-out texts, so whoever runs it sees why the new
 model was or was not promoted without opening the models page, and how its calibration changed the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.classify import registry, retraining
+from app.classify import memory, registry, retraining
 
 model_cli = AppGroup("model", help="The document classification model.")
 
@@ -129,3 +129,18 @@ def promote(version: int) -> None:
         return
     was = f" (was {before_id})" if before_id else ""
     click.echo(f"Model {promoted.id} is now active{was}: the worker uses it for the next document.")
+
+
+@model_cli.command("memory")
+@click.option("--rebuild", is_flag=True, help="Forget every row and recompute them all from the reviews.")
+def memory_command(rebuild: bool) -> None:
+    """How many reviewed documents the memory holds; --rebuild recomputes it from the reviews table."""
+    if rebuild:
+        added = memory.rebuild()
+        click.echo(f"Rebuilt from the reviews: {added} reviewed documents, the held-out ones among them kept apart.")
+    memory.forget_loaded()
+    state = memory.current()
+    click.echo(
+        f"The memory suggests from {state.size} reviewed documents "
+        f"(similarity {memory.SUGGEST_AT:.2f} suggests, {memory.AUTO_ACCEPT_AT:.2f} files without a person)."
+    )
