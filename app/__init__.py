@@ -104,7 +104,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.notify import tasks as notify_tasks  # noqa: F401
     from app.ops import tasks  # noqa: F401
-    from app.search import indexer, repair  # noqa: F401
+    from app.search import indexer, merging, repair  # noqa: F401
     from app.stock import tasks as stock_tasks  # noqa: F401
 
     pipeline.init_app(app)

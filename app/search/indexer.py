@@ -35,6 +35,7 @@ from app.documents.models import Document
 from app.extensions import db
 from app.queue import periodic_task, task
 from app.search import index as search_index
+from app.search.merging import bounded_merge
 from app.search.models import SearchOutbox
 from app.search.schema import EXACT_FIELDS, SCHEMA_VERSION, normalize_category
 from app.search.writer_lock import WriterLock
@@ -179,7 +180,7 @@ def _apply(ix: FileIndex, session: Session, document_ids: list[int]) -> None:
                 writer.update_document(**entries[document_id])
             else:
                 writer.delete_by_term("id", str(document_id))
-        writer.commit()
+        writer.commit(mergetype=bounded_merge)  # small merges only: the big ones wait for the night
     except BaseException:
         writer.cancel()
         raise

@@ -322,6 +322,7 @@ def test_every_periodic_task_is_listed_with_its_schedule_in_words(app, client, a
         ("app.documents.tasks.sweep_stuck_documents", "every minute"),
         ("app.classify.tasks.scheduled_retrain", "every 10 minutes"),
         ("app.search.indexer.periodic_drain", "every minute"),
+        ("app.search.merging.nightly_optimize", "daily at 03:10 UTC"),
     ]:
         row = _periodic_row(html, name)
         assert row.startswith("never ")
