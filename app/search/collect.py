@@ -4,11 +4,20 @@ Whoosh's top-N collector finds the page (it skips posting blocks that cannot mak
 unscored pass over the matches counts the total and the facets, with filters read from
 per-segment column arrays. Nothing sorts or keeps every match, and a search that runs out of
 time returns what it found, marked incomplete.
+
+Counting a word found in most of 100,000 documents means visiting every one of them. When the
+index says a query may match more than ESTIMATE_FROM documents, a page in relevance order counts
+the matches in SAMPLE_WINDOWS evenly spread windows of each segment instead, covering about
+ESTIMATE_FROM documents' worth, and scales the counts up: the page then says "about 41,000". A
+sample that scales up to fewer than half of ESTIMATE_FROM was a poor guess (a phrase of common
+words, say), so those are counted exactly after all. Date order keeps the exact pass: it is
+also the pass that finds the newest.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from array import array
 from collections import Counter
@@ -23,6 +32,8 @@ from app.search.filters import Wanted
 from app.search.schema import FILTER_COLUMNS, NO_DATE
 
 NOTHING = False  # a segment in which no document passes the filters
+ESTIMATE_FROM = 10_000  # matches: from this many (as the index estimates them) the counts are sampled
+SAMPLE_WINDOWS = 16  # windows per segment that the sample is spread over (uploads drift in time)
 
 
 class _SegmentColumns:
@@ -143,6 +154,7 @@ class Collected:
     total: int
     counts: Counter[str]  # matches per category (index spelling), before the category filter
     complete: bool  # False when the time budget ran out before every match was seen
+    estimated: bool = False  # True when the total and the counts were scaled up from a sample
 
 
 def collect(
@@ -163,9 +175,9 @@ def collect(
     Relevance: Whoosh's top-N collector (it skips posting blocks that cannot reach the top N),
     then a second, unscored pass that counts matches per category. Date order: that one pass
     also keeps a heap of the newest (or oldest) `limit`. Nothing sorts or keeps every match:
-    the count pass holds 8,192 document numbers at a time. The trade-off: the count pass still
-    visits every match (about 75 ms for a word in all of 100,000 documents), and a query slower
-    than the budget shows what it found, flagged incomplete.
+    the count pass holds 8,192 document numbers at a time. A ranked page of a query that may match
+    more than ESTIMATE_FROM documents counts a sample instead (`estimated`). A query slower than the
+    budget shows what it found, flagged incomplete.
     """
     complete = True
     ranked: list[tuple[float, int]] = []
@@ -176,6 +188,14 @@ def collect(
         except _OutOfTime:
             complete = False
         ranked = [(score, -negated) for score, negated in sorted(top.items, reverse=True)]
+
+    counting = counted or q
+    may_match = _may_match(searcher, counting) if sort == "relevance" else 0
+    if may_match > ESTIMATE_FROM:
+        sampled = _sample_counts(searcher, counting, wanted, ESTIMATE_FROM / may_match, deadline)
+        if sampled is not None and sum(sampled.values()) >= ESTIMATE_FROM // 2:
+            total = sampled.get(wanted.category, 0) if wanted.category else sum(sampled.values())
+            return Collected(ranked, max(total, len(ranked)), sampled, complete, estimated=True)
 
     counts: Counter[str] = Counter()
     heap: list[tuple[int, int]] = []  # (signed upload time, -docnum)
@@ -188,7 +208,7 @@ def collect(
             break
         columns = _SegmentColumns.of(subsearcher.reader())
         passes = columns.test(wanted, with_category=False)
-        matcher = (counted or q).matcher(subsearcher, context)
+        matcher = counting.matcher(subsearcher, context)
         if passes is NOTHING or not matcher.is_active():
             continue
         categories = columns.codes["category"]
@@ -217,3 +237,56 @@ def collect(
         ranked = [(key, -negated) for key, negated in sorted(heap, reverse=True)]
     total = counts.get(wanted.category, 0) if wanted.category else sum(counts.values())
     return Collected(ranked, max(total, len(ranked)), counts, complete and counted_all)
+
+
+def _may_match(searcher: Searcher, q: wq.Query) -> int:
+    """The index's upper estimate of the matches (document frequencies; no postings are read)."""
+    try:
+        return sum(q.estimate_size(subsearcher.reader()) for subsearcher, _ in searcher.leaf_searchers())
+    except (NotImplementedError, AttributeError, TypeError):  # a query kind without an estimate: count exactly
+        return 0
+
+
+def _sample_counts(
+    searcher: Searcher, q: wq.Query, wanted: Wanted, fraction: float, deadline: float
+) -> Counter[str] | None:
+    """Matches per category, counted in windows covering `fraction` of each segment and scaled up; None out of time.
+
+    With `fraction` = ESTIMATE_FROM / (estimated matches), about ESTIMATE_FROM matches are visited
+    however many there are.
+    """
+    deadline = max(deadline, time.monotonic() + 0.5)  # a ranked page deserves at least a rough count
+    counts: Counter[str] = Counter()
+    context = searcher.boolean_context()
+    seen = 0
+    for subsearcher, _offset in searcher.leaf_searchers():
+        columns = _SegmentColumns.of(subsearcher.reader())
+        passes = columns.test(wanted, with_category=False)
+        matcher = q.matcher(subsearcher, context)
+        if passes is NOTHING or not matcher.is_active():
+            continue
+        size = subsearcher.reader().doc_count_all()
+        windows = min(SAMPLE_WINDOWS, size)
+        length = max(1, math.ceil(size * fraction / windows))
+        covered = 0
+        codes: Counter[int] = Counter()
+        categories = columns.codes["category"]
+        for window in range(windows):
+            start = window * size // windows
+            end = min(size, start + length)
+            covered += end - start
+            if matcher.is_active() and matcher.id() < start:
+                matcher.skip_to(start)
+            while matcher.is_active() and (docnum := matcher.id()) < end:
+                if passes is None or passes(docnum):
+                    codes[categories[docnum]] += 1
+                matcher.next()
+                seen += 1
+                if not seen & 1023 and time.monotonic() > deadline:
+                    return None
+            if not matcher.is_active():
+                break
+        scale = size / covered if covered else 0.0
+        for code, count in codes.items():
+            counts[columns.names["category"][code]] += round(count * scale)
+    return counts

@@ -96,10 +96,18 @@ class SearchResult(Pages):
     hits: list[Hit] = field(default_factory=list)
     facets: list[tuple[str, int]] = field(default_factory=list)  # (category, matches) most first
     correction: str | None = None  # "did you mean …", only when it differs from the query
+    estimated: bool = False  # the total and the facets were scaled up from a sample of a huge result
     message: str | None = None  # a sentence about how the query was read, when it was not as typed
     page: int = 1
     per_page: int = 20
     sort: str = "relevance"
+
+    def shown(self, count: int) -> str:
+        """A count as the page shows it: exact, or rounded to two significant figures when estimated."""
+        if not self.estimated or count < 100:
+            return f"{count:,}"
+        step = 10 ** (len(str(count)) - 2)
+        return f"{round(count / step) * step:,}"
 
     @property
     def has_previous(self) -> bool:
@@ -173,6 +181,7 @@ def _run(searcher: Searcher, q: wq.Query, filters: SearchFilters, asked: SearchR
         total=max(0, collected.total - gone),
         hits=hits,
         facets=_facets(collected.counts),
+        estimated=collected.estimated,
         correction=did_you_mean(q, text, searcher) if text and not isinstance(q, wq.Every) else None,
         message=message,
     )
