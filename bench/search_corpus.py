@@ -29,12 +29,15 @@ whether 5,000 or 100,000 are made. `uploaded_at` is spread over the year before 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from itertools import accumulate
+
+import numpy as np
 
 END = datetime(2025, 1, 1, tzinfo=UTC)  # documents are uploaded in the 365 days before this
 DAYS = 365
@@ -243,10 +246,19 @@ class GeneratedDocument:
 
 
 class Corpus:
-    """Documents made from a seed: `document(n)` for one, `documents(count)` for the first `count`."""
+    """Documents made from a seed: `document(n)` for one, `documents(count)` for the first `count`.
 
-    def __init__(self, seed: int = 1) -> None:
+    `long=True` makes each document a real-length PDF's worth of text: the same document, continued
+    by pages of running text (each under a "Page k" heading, as text extraction yields them) until it
+    holds 10-100 KB, spread evenly on a log scale (most real PDFs are a few pages, some are fifty).
+    """
+
+    LONG_CHARS = (10_000, 100_000)
+
+    def __init__(self, seed: int = 1, *, long: bool = False) -> None:
         self.seed = seed
+        self.long = long
+        self._arrays: tuple[np.ndarray, ...] | None = None
         self.vocabulary = build_vocabulary()
         self._cumulative = list(
             accumulate(1.0 / (rank + ZIPF_SHIFT) ** ZIPF_EXPONENT for rank in range(1, len(self.vocabulary) + 1))
@@ -603,6 +615,8 @@ class Corpus:
             kept.append(line)
             words += size
         text = "\n".join(kept)
+        if self.long:
+            text = self._continued(text, n)
         image = filename.endswith(".jpg")
         return GeneratedDocument(
             number=n,
@@ -613,6 +627,41 @@ class Corpus:
             mime="image/jpeg" if image else "application/pdf",
             uploaded_at=uploaded_at,
         )
+
+    def _continued(self, text: str, n: int) -> str:
+        """`text` followed by pages of running text until it reaches its drawn length (its own random stream)."""
+        rng = np.random.default_rng([self.seed, n, 7_777])
+        low, high = self.LONG_CHARS
+        target = round(math.exp(rng.uniform(math.log(low), math.log(high))))
+        pages, size, page = [text], len(text), 1
+        while size < target:
+            page += 1
+            body = self._page_of_text(rng, int(rng.integers(350, 500)))
+            pages.append(f"Page {page}\n{body}")
+            size += len(body) + 8
+        return "\n\n".join(pages)[: max(target, len(text))]
+
+    def _page_of_text(self, rng: np.random.Generator, words: int) -> str:
+        """`_running_text`'s law drawn with numpy (a hundred times faster, for the long documents' pages)."""
+        if self._arrays is None:
+            self._arrays = (
+                np.array(self.vocabulary, dtype=object),
+                np.array(self._cumulative) / self._cumulative[-1],
+                np.array(self._function_words, dtype=object),
+                np.array(self._function_cumulative) / self._function_cumulative[-1],
+            )
+        vocabulary, cumulative, function_words, function_cumulative = self._arrays
+        content = vocabulary[np.searchsorted(cumulative, rng.random(words), side="right").clip(max=len(vocabulary) - 1)]
+        functions = function_words[
+            np.searchsorted(function_cumulative, rng.random(words), side="right").clip(max=len(function_words) - 1)
+        ]
+        drawn = np.where(rng.random(words) < FUNCTION_SHARE, functions, content).tolist()
+        sentences, start = [], 0
+        while start < words:
+            length = int(rng.integers(6, 21))
+            sentences.append(self._sentence(drawn[start : start + length]))
+            start += length
+        return " ".join(sentences)
 
     def documents(self, count: int, start: int = 0) -> Iterator[GeneratedDocument]:
         for n in range(start, start + count):
