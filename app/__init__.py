@@ -84,6 +84,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.auth.cli import users_cli
     from app.classify.cli import categories_cli
     from app.classify.model_cli import model_cli
+    from app.demo.cli import demo_cli
     from app.documents.cli import documents_cli
     from app.ops.backup_cli import backup_cli
     from app.search.cli import search_cli
@@ -91,6 +92,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from app.stock.cli import stock_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
     app.cli.add_command(stock_cli)
     app.cli.add_command(documents_cli)
     app.cli.add_command(categories_cli)

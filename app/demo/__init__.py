@@ -1,0 +1,1 @@
+"""Demo data: `flask demo seed` fills an instance with realistic rows at the size a busy office reaches."""
