@@ -20,10 +20,13 @@ def backoff_seconds(attempt: int) -> int:
     return min(10 * 2 ** max(attempt - 1, 0), 600)
 
 
-def _retry_later(document_id: int, reason: str) -> None:
+def _retry_later(document_id: int, reason: str) -> str:
+    """Send the document again after its back-off; "failed" when it has had all its attempts (the metric says so)."""
     attempts = processing.release_for_retry(document_id, reason)
-    if attempts is not None:
-        _send(document_id, delay=backoff_seconds(attempts))
+    if attempts is None:
+        return "failed"
+    _send(document_id, delay=backoff_seconds(attempts))
+    return "retry"
 
 
 def _send(document_id: int, delay: float | None = None) -> None:
@@ -62,13 +65,11 @@ def _process(document_id: int) -> str:
         if error.permanent:
             processing.fail(document_id, str(error))
             return "failed"
-        _retry_later(document_id, str(error))
-        return "retry"
+        return _retry_later(document_id, str(error))
     except Exception as error:  # an unforeseen problem: retry a few times, then fail with a plain reason
         log.exception("document processing failed", extra={"document_id": document_id})
         kind = error.kind if isinstance(error, extract.ChildError) else type(error).__name__
-        _retry_later(document_id, f"Unexpected problem while reading the file ({kind}).")
-        return "retry"
+        return _retry_later(document_id, f"Unexpected problem while reading the file ({kind}).")
     timings = {**(document.timings or {}), **work.timings}  # the upload's store time, then each step's
     processing.finish(document_id, work.extraction, timings, work.has_thumbnail, work.fields)
     log.info("document processed", extra={"timings_ms": work.timings})
