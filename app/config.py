@@ -132,6 +132,12 @@ class Settings:
     trusted_hosts: tuple[str, ...]
     metrics_token: str | None
     worker_metrics_port: int
+    blob_store: str
+    s3_endpoint_url: str | None
+    s3_bucket: str | None
+    s3_presign_seconds: int
+    blob_cache_mb: int
+    search_backend: str = "whoosh"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,11 +206,23 @@ class Settings:
             trusted_hosts=tuple(h.strip() for h in environ.get("QM_TRUSTED_HOSTS", "").split(",") if h.strip()),
             metrics_token=environ.get("QM_METRICS_TOKEN") or None,
             worker_metrics_port=_int(environ, "QM_WORKER_METRICS_PORT", 0, minimum=0),
+            blob_store=environ.get("QM_BLOB_STORE") or "local",
+            s3_endpoint_url=environ.get("S3_ENDPOINT_URL") or None,
+            s3_bucket=environ.get("S3_BUCKET") or None,
+            s3_presign_seconds=_int(environ, "QM_S3_PRESIGN_SECONDS", 0, minimum=0),
+            blob_cache_mb=_int(environ, "QM_BLOB_CACHE_MB", 2048, minimum=1),
+            search_backend=(environ.get("QM_SEARCH_BACKEND") or "whoosh").strip().lower(),
         )
 
     def __post_init__(self) -> None:
         if self.mail_use_tls and self.mail_use_ssl:
             raise ConfigError("MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (implicit TLS) exclude each other: set one")
+        if self.blob_store not in {"local", "s3"}:
+            raise ConfigError(f"QM_BLOB_STORE must be local or s3, not {self.blob_store!r}")
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ConfigError("QM_BLOB_STORE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL unless the bucket is on AWS)")
+        if self.search_backend not in {"whoosh", "postgres"}:
+            raise ConfigError(f"QM_SEARCH_BACKEND must be whoosh or postgres, not {self.search_backend!r}")
 
     def flask_config(self) -> dict[str, object]:
         """Flask's and the extensions' config keys for these settings."""
@@ -269,6 +287,14 @@ class Settings:
             "METRICS_TOKEN": self.metrics_token,
             # A consumer serves its own pipeline figures on this port (0: it does not; see worker.py).
             "WORKER_METRICS_PORT": self.worker_metrics_port,
+            # Where blobs and thumbnails live (app/documents/storage.py); S3 credentials stay with boto3.
+            "BLOB_STORE": self.blob_store,
+            "S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "S3_BUCKET": self.s3_bucket,
+            "S3_PRESIGN_SECONDS": self.s3_presign_seconds,
+            "BLOB_CACHE_MB": self.blob_cache_mb,
+            # Where search looks (app/search/service.py): the embedded Whoosh index, or PostgreSQL full-text search.
+            "SEARCH_BACKEND": self.search_backend,
             # CSRF tokens live as long as the session, so a form left open all
             # morning still submits; the session itself expires on its own clock.
             "WTF_CSRF_TIME_LIMIT": None,

@@ -1,6 +1,7 @@
 """Every domain's tables, imported in one place for Alembic and `create_all`."""
 
 from app.auth.models import User
+from app.classify.memory import MemoryEntry
 from app.classify.models import Category, ModelVersion, Review, TrainingRun
 from app.documents.models import Document, DocumentEvent
 from app.notify.models import Notification, OutgoingEmail
@@ -13,6 +14,7 @@ __all__ = [
     "Category",
     "Document",
     "DocumentEvent",
+    "MemoryEntry",
     "ModelVersion",
     "Notification",
     "Order",

@@ -32,7 +32,7 @@ from app.classify import service as classify_service
 from app.documents import extract
 from app.documents.extract import child
 from app.documents.models import Document, ReviewState
-from app.documents.storage import blob_store, thumbnail_path
+from app.documents.storage import blob_store
 from app.ops import metrics
 
 
@@ -69,8 +69,8 @@ def read_text(work: Work) -> None:
 
 def make_thumbnail(work: Work) -> None:
     """A first-page preview for the document page; a document without one still processes."""
-    target = thumbnail_path(work.sha256)
-    if target.exists():
+    store = blob_store()
+    if store.derived_exists("thumbnails", work.sha256):
         work.has_thumbnail = True
         return
     try:
@@ -89,10 +89,7 @@ def make_thumbnail(work: Work) -> None:
     except extract.ExtractionError:
         return  # the text step reports what is wrong with the file
     if png:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_suffix(".tmp")
-        temp.write_bytes(png)
-        temp.replace(target)
+        store.put_derived("thumbnails", work.sha256, png)
         work.has_thumbnail = True
 
 

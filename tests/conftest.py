@@ -199,3 +199,40 @@ def live_server(
         ALERT_RECIPIENTS="alerts@example.com",
     ) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """An S3-protocol server for this test worker: moto's emulator in its own process on loopback."""
+    from tests.support.s3 import running_s3_server
+
+    with running_s3_server(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+# ---------------------------------------------------------------- search on both backends (issue 17)
+
+SEARCH_BACKENDS = ["sqlite", "postgresql", "postgres-search"]
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def search_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """`app` for the search tests: Whoosh on SQLite and on PostgreSQL, and PostgreSQL full-text search.
+
+    A search test module overrides `app` with a fixture that returns `search_app`, to run on all three.
+    """
+    kind = request.param
+    url = f"sqlite:///{tmp_path / 'test.db'}" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    backend = {"SEARCH_BACKEND": "postgres"} if kind == "postgres-search" else {}
+    app = create_app(config_for_tests(tmp_path / "data", url, QUEUE_NAME=f"qm-test-{uuid.uuid4().hex[:8]}", **backend))
+    huey.immediate = True
+    with app.app_context():
+        if kind == "sqlite":
+            db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if kind != "sqlite":
+            _empty_tables()
+        db.engine.dispose()
+    huey.immediate = False

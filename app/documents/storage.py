@@ -1,11 +1,10 @@
-"""Where document bytes live: a content-addressed blob store.
+"""Where document bytes live: the configured blob store, and the local one.
 
-A blob's name is its SHA-256, so the same bytes are stored once and a name
-always means the same content. `LocalBlobStore` keeps blobs under
-`DATA_DIR/blobs/ab/cd/<sha256>`, written to a temporary file, fsynced and
-renamed into place, so a crash never leaves a half-written blob under a real
-name. Anything that stores blobs goes through `BlobStore`, so an S3 store can
-take its place.
+`QM_BLOB_STORE=local` (the default) keeps blobs under `DATA_DIR/blobs/ab/cd/<sha256>`, written
+to a temporary file, fsynced and renamed into place, so a crash never leaves a half-written blob
+under a real name; thumbnails go under `DATA_DIR/thumbnails/`. `QM_BLOB_STORE=s3` keeps both in
+an S3-compatible bucket (`app.documents.s3`). Anything that stores or reads blobs goes through
+`blob_store()` and the `BlobStore` protocol (`app.documents.blobs`), never through paths.
 """
 
 from __future__ import annotations
@@ -13,47 +12,34 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from flask import current_app
 
+from app.documents.blobs import (
+    CHUNK,
+    BlobStore,
+    BlobTooLarge,
+    StoredBlob,
+    blob_name,
+    derived_name,
+)
 from app.files import fsync_directory
 
-CHUNK = 1024 * 1024
-
-
-class BlobTooLarge(ValueError):
-    """The stream went past the size limit; nothing was kept."""
-
-
-@dataclass(frozen=True)
-class StoredBlob:
-    sha256: str
-    size: int
-    path: Path  # where the bytes can be read locally
-
-
-class BlobStore(Protocol):
-    def put(self, stream: BinaryIO, *, max_bytes: int) -> StoredBlob: ...
-    def open(self, sha256: str) -> BinaryIO: ...
-    def local_path(self, sha256: str) -> Path: ...
-    def exists(self, sha256: str) -> bool: ...
-    def delete(self, sha256: str) -> None: ...
+__all__ = ["CHUNK", "BlobStore", "BlobTooLarge", "LocalBlobStore", "StoredBlob", "blob_store", "thumbnail_path"]
 
 
 class LocalBlobStore:
     """Blobs as files under one folder, sharded by the first two byte pairs of the hash."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, derived_root: Path | None = None) -> None:
         self.root = root
         self.incoming = root / "incoming"
+        self.derived_root = derived_root if derived_root is not None else root.parent
 
     def local_path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root / blob_name(sha256)
 
     def put(self, stream: BinaryIO, *, max_bytes: int) -> StoredBlob:
         """Copy `stream` in, hashing as it goes; never holds the whole file in memory."""
@@ -91,12 +77,51 @@ class LocalBlobStore:
     def delete(self, sha256: str) -> None:
         self.local_path(sha256).unlink(missing_ok=True)
 
+    def download_url(self, sha256: str, *, filename: str, mimetype: str) -> str | None:
+        """None: the app sends local files itself."""
+        return None
+
+    def _derived_path(self, kind: str, sha256: str) -> Path:
+        return self.derived_root / derived_name(kind, sha256)
+
+    def put_derived(self, kind: str, sha256: str, data: bytes) -> None:
+        """Write whole or not at all (temporary name, then rename); derived data needs no fsync."""
+        target = self._derived_path(kind, sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temp.write_bytes(data)
+        temp.replace(target)
+
+    def open_derived(self, kind: str, sha256: str) -> BinaryIO | None:
+        try:
+            return self._derived_path(kind, sha256).open("rb")
+        except FileNotFoundError:
+            return None
+
+    def derived_exists(self, kind: str, sha256: str) -> bool:
+        return self._derived_path(kind, sha256).exists()
+
+    def delete_derived(self, kind: str, sha256: str) -> int:
+        path = self._derived_path(kind, sha256)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
 
 def blob_store() -> BlobStore:
-    """The app's blob store (local files under DATA_DIR/blobs)."""
-    return LocalBlobStore(Path(current_app.config["DATA_DIR"]) / "blobs")
+    """The app's blob store: local files under DATA_DIR (default), or the S3 bucket when QM_BLOB_STORE=s3."""
+    config = current_app.config
+    if config.get("BLOB_STORE", "local") == "s3":
+        from app.documents import s3  # boto3 is loaded only where it is used
+
+        return s3.store_for(current_app)
+    data_dir = Path(config["DATA_DIR"])
+    return LocalBlobStore(data_dir / "blobs", data_dir)
 
 
 def thumbnail_path(sha256: str) -> Path:
-    """Where a document's first-page thumbnail (PNG) is kept; derived data, safe to delete."""
-    return Path(current_app.config["DATA_DIR"]) / "thumbnails" / sha256[:2] / f"{sha256}.png"
+    """Where the local store keeps a document's first-page thumbnail (PNG); derived data, safe to delete."""
+    return Path(current_app.config["DATA_DIR"]) / derived_name("thumbnails", sha256)

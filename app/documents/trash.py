@@ -20,7 +20,6 @@ finishes the documents whose `purge_started_at` is set (a purge that was interru
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from app.db_types import utcnow
 from app.documents.errors import DocumentStateError
 from app.documents.models import Document, DocumentEvent, DocumentNote, DocumentState, DocumentTag
 from app.documents.queries import get_document
-from app.documents.storage import blob_store, thumbnail_path
+from app.documents.storage import blob_store
 from app.extensions import db
 from app.ops import audit
 from app.search import outbox
@@ -139,12 +138,8 @@ def _remove_files(facts: _Facts) -> int:
     if shared:
         log.info("blob kept: another document has the same bytes", extra={"document_id": facts.id})
         return 0
-    freed = 0
-    thumbnail = thumbnail_path(facts.sha256)
-    with contextlib.suppress(FileNotFoundError):
-        freed += thumbnail.stat().st_size
-    thumbnail.unlink(missing_ok=True)
     store = blob_store()
+    freed = store.delete_derived("thumbnails", facts.sha256)
     if store.exists(facts.sha256):
         freed += facts.size
     store.delete(facts.sha256)

@@ -26,7 +26,7 @@ from app.documents.errors import DocumentError
 from app.documents.forms import DocumentFilterForm, TrashFilterForm
 from app.documents.models import Document, DocumentEvent, DocumentState, ReviewState
 from app.documents.queries import DocumentFilter, TrashFilter, get_document
-from app.documents.storage import blob_store, thumbnail_path
+from app.documents.storage import blob_store
 from app.documents.visibility import visible_document_or_404
 from app.extensions import db
 from app.search import service as search_service
@@ -280,10 +280,10 @@ def _similar(document: Document) -> list:
 def thumbnail(document_id: int):
     """The first page as a small PNG. Cached by the browser only: it is behind sign-in, so no shared cache keeps it."""
     document = visible_document_or_404(document_id)
-    path = thumbnail_path(document.sha256)
-    if not document.has_thumbnail or not path.exists():
+    png = blob_store().open_derived("thumbnails", document.sha256) if document.has_thumbnail else None
+    if png is None:
         abort(404)
-    response = send_file(path, mimetype="image/png", max_age=3600)
+    response = send_file(png, mimetype="image/png", etag=f"thumbnail-{document.sha256}", max_age=3600)
     response.cache_control.public = False
     response.cache_control.private = True
     return response
@@ -294,18 +294,28 @@ def download(document_id: int):
     """The original bytes, with the stored type, always as an attachment (never rendered by the browser)."""
     document = visible_document_or_404(document_id)
     store = blob_store()
-    if not store.exists(document.sha256):
+    presigned = store.download_url(document.sha256, filename=document.filename, mimetype=document.mime)
+    try:
+        if presigned is not None:  # S3 with QM_S3_PRESIGN_SECONDS: the browser fetches it from the bucket itself
+            if not store.exists(document.sha256):
+                raise FileNotFoundError(document.sha256)
+            return redirect(presigned)
+        stream = store.open(document.sha256)  # streamed in chunks from the file or the bucket, never held whole
+    except FileNotFoundError:
         if document.deleted_at is not None:
             abort(410, description=f"{document.filename} was deleted and its file purged.")
         abort(404, description="The stored file is missing; tell an admin.")
     response = send_file(
-        store.local_path(document.sha256),
+        stream,
         mimetype=document.mime,
         as_attachment=True,
         download_name=document.filename,
         etag=document.sha256,
         max_age=0,
     )
+    if response.status_code == 200:  # a file object gives send_file no size: the row knows it, and ranges need it
+        response.content_length = document.size
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=document.size)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

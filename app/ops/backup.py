@@ -36,7 +36,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psycopg
 from alembic.script import ScriptDirectory
@@ -48,7 +48,7 @@ from sqlalchemy.engine import make_url
 from app.db_types import utcnow
 from app.documents import extract
 from app.documents.models import Document
-from app.documents.storage import blob_store, thumbnail_path
+from app.documents.storage import BlobTooLarge, blob_store
 from app.errors import DomainError
 from app.extensions import db
 
@@ -143,14 +143,15 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
-    """Copy through a temporary file, fsynced and renamed; return (sha256, size) of what was read."""
+def _copy_hashing(source: Path | BinaryIO, target: Path) -> tuple[str, int]:
+    """Copy a file (or an open blob) through a temporary file, fsynced and renamed; return (sha256, size) read."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".copy-")
     try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as handle:
+        handle = source.open("rb") if isinstance(source, Path) else source
+        with os.fdopen(fd, "wb") as out, handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
@@ -292,13 +293,14 @@ def create_backup(folder: Path, *, force: bool = False, progress: Progress | Non
     files = [_entry(database_file.name, _sha256_file(database_file), database_file.stat().st_size)]
 
     problems = BlobProblems()
-    source_root = _data_dir() / "blobs"
+    store = blob_store()  # local files or the S3 bucket: read the same way
     for done, (sha256, trashed) in enumerate(blobs, start=1):
         if progress:
             progress(done, len(blobs))
-        source = source_root / sha256[:2] / sha256[2:4] / sha256
         target = folder / _blob_relpath(sha256)
-        if not source.is_file():
+        try:
+            source = store.open(sha256)
+        except FileNotFoundError:
             (problems.missing_deleted if trashed else problems.missing).append(sha256)
             continue
         actual, size = _copy_hashing(source, target)
@@ -442,13 +444,19 @@ def restore_files(
     data = _data_dir()
     blobs = [f for f in manifest["files"] if f["path"].startswith("blobs/") and f["path"] not in skip]
     models = [f for f in manifest["files"] if f["path"].startswith("models/") and f["path"] not in skip]
+    store = blob_store()  # into DATA_DIR/blobs or the S3 bucket, hashed again on the way
+    named = {entry["sha256"] for entry in blobs}
     for done, entry in enumerate(blobs, start=1):
         if progress:
             progress(done, len(blobs))
-        target = data / entry["path"]
-        digest, _ = _copy_hashing(folder / entry["path"], target)
+        try:
+            with (folder / entry["path"]).open("rb") as handle:
+                digest = store.put(handle, max_bytes=entry["size"]).sha256
+        except BlobTooLarge:  # grew since it was checked: nothing was stored
+            digest = None
         if digest != entry["sha256"]:  # changed since it was checked a moment ago
-            target.unlink(missing_ok=True)
+            if digest is not None and digest not in named:
+                store.delete(digest)
             raise BackupError(
                 f"{entry['path']} changed while it was being restored: start again with a new database and data folder."
             )
@@ -467,18 +475,14 @@ def redraw_thumbnails(progress: Progress | None = None) -> int:
     rows = db.session.execute(select(Document.id, Document.sha256).where(Document.has_thumbnail.is_(True))).all()
     drawn = 0
     for done, (_id, sha256) in enumerate(rows, start=1):
-        path = store.local_path(sha256)
-        target = thumbnail_path(sha256)
-        if path.exists() and not target.exists():
+        if store.exists(sha256) and not store.derived_exists("thumbnails", sha256):
+            path = store.local_path(sha256)
             try:
                 png = extract.thumbnail(path, extract.detect_type(path), max_pixels=current_app.config["MAX_PIXELS"])
             except extract.ExtractionError:
                 png = None
             if png:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temp = target.with_suffix(".tmp")
-                temp.write_bytes(png)
-                temp.replace(target)
+                store.put_derived("thumbnails", sha256, png)
                 drawn += 1
         if progress:
             progress(done, len(rows))

@@ -18,13 +18,9 @@ source of truth.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from huey import crontab
 from sqlalchemy import delete, func, select
@@ -34,10 +30,12 @@ from whoosh.index import FileIndex, LockError
 from app.documents.models import Document
 from app.extensions import db
 from app.queue import periodic_task, task
+from app.search import backend, pg_index
 from app.search import index as search_index
+from app.search.entries import Drift, document_fields
 from app.search.merging import bounded_merge
 from app.search.models import SearchOutbox
-from app.search.schema import EXACT_FIELDS, SCHEMA_VERSION, normalize_category
+from app.search.schema import SCHEMA_VERSION
 from app.search.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
@@ -49,56 +47,6 @@ Progress = Callable[[int, int], None]  # (documents done, documents in all)
 
 class WriterBusy(RuntimeError):
     """Another process is writing the index; nothing was changed and the outbox rows stay."""
-
-
-# ---------------------------------------------------------------- what is indexed
-
-
-def document_fields(document: Document) -> dict[str, Any]:
-    """The index entry for a document (the fields of `app.search.schema`), with a checksum of them all."""
-    uploaded = document.uploaded_at.astimezone(UTC).replace(tzinfo=None)  # Whoosh stores naive datetimes
-    fields: dict[str, Any] = {
-        "id": str(document.id),
-        "filename": document.filename,
-        "title": document.display_title,
-        "content": document.text or "",
-        "state": document.state,
-        "kind": document.kind,
-        "uploaded": uploaded,
-    }
-    for searched, exact in EXACT_FIELDS.items():
-        fields[exact] = fields[searched]
-    if document.document_date is not None:
-        day = document.document_date
-        fields["date"] = datetime(day.year, day.month, day.day)  # midnight, naive, as Whoosh stores times
-    if document.category is not None:
-        fields["category"] = normalize_category(document.category.name)
-    if document.review_state:
-        fields["review"] = document.review_state
-    if document.tags:
-        fields["tag"] = ",".join(document.tag_names)
-    if document.correspondent is not None:
-        fields["correspondent"] = normalize_category(document.correspondent.name)
-    if document.uploaded_by is not None:
-        fields["uploader_id"] = str(document.uploaded_by)
-        if document.uploader is not None:
-            fields["uploader"] = document.uploader.email.lower()
-    fields["checksum"] = _checksum(fields)
-    return fields
-
-
-def _checksum(fields: dict[str, Any]) -> str:
-    """SHA-256 over everything indexed (the text by its own hash): verify() compares it with the database."""
-    # The exact fields are copies of the others, and the text is summed up by its hash.
-    summary = {
-        name: value for name, value in fields.items() if name not in {"content", "checksum", *EXACT_FIELDS.values()}
-    }
-    summary["uploaded"] = fields["uploaded"].isoformat()
-    if "date" in fields:
-        summary["date"] = fields["date"].date().isoformat()
-    summary["content"] = hashlib.sha256(fields["content"].encode("utf-8", "surrogatepass")).hexdigest()
-    summary["schema"] = SCHEMA_VERSION
-    return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
 def _session() -> Session:
@@ -121,7 +69,10 @@ def drain(batch_size: int = 500) -> int:
 
     Returns early (rows left for the next run) when another process holds the writer lock.
     Builds the index first when there is none, or when it was written with another schema.
+    With QM_SEARCH_BACKEND=postgres the rows go to PostgreSQL's full-text table instead (app.search.pg_index).
     """
+    if backend.uses_postgres():
+        return pg_index.drain(batch_size)
     applied = 0
     for _ in range(3):
         lock = WriterLock()
@@ -216,6 +167,11 @@ def reindex(progress: Progress | None = None, *, wait: float = 60.0) -> int:
     outbox and are applied to the new index straight after. Raises WriterBusy when another writer
     keeps the lock for longer than `wait` seconds.
     """
+    if backend.uses_postgres():
+        try:
+            return pg_index.reindex(progress)
+        except RuntimeError as error:
+            raise WriterBusy(str(error)) from error
     lock = WriterLock()
     if not lock.acquire(wait=wait):
         raise WriterBusy("another process is writing the search index; try again when it has finished")
@@ -296,24 +252,10 @@ def _indexable_batches(session: Session) -> Iterator[list[Document]]:
 # ---------------------------------------------------------------- drift and status
 
 
-@dataclass(frozen=True)
-class Drift:
-    """Differences between the index and the database (documents with queued outbox rows are left out)."""
-
-    missing: list[int] = field(default_factory=list)  # should be searchable, is not in the index
-    extra: list[int] = field(default_factory=list)  # in the index, but deleted, unprocessed or gone
-    stale: list[int] = field(default_factory=list)  # in both, but the index holds an older version
-    pending: int = 0  # documents with outbox rows not applied yet (not counted as drift)
-    indexed: int = 0  # entries in the index
-    problem: str | None = None  # no index, or one written with another schema
-
-    @property
-    def clean(self) -> bool:
-        return not (self.missing or self.extra or self.stale or self.problem)
-
-
 def verify() -> Drift:
     """Compare the index with the database: ids and checksums, entry by entry."""
+    if backend.uses_postgres():
+        return pg_index.verify()
     with _session() as session:
         pending = set(session.scalars(select(SearchOutbox.document_id).distinct()))
         session.rollback()
@@ -365,15 +307,18 @@ def index_status(now: datetime | None = None) -> dict[str, object]:
     """
     status: dict[str, object] = {"ok": False, "index": "", "documents": None, "backlog": None, "oldest_seconds": None}
     try:
-        with search_index.shared_searcher() as searcher:
-            status["documents"] = searcher.doc_count()
-        location = search_index.read_pointer(search_index.search_root())
-        status["ok"] = True
-        status["index"] = (
-            f"outdated (schema {location.schema_version}, expected {SCHEMA_VERSION}): the worker rebuilds it"
-            if location is not None and location.outdated
-            else "ok"
-        )
+        if backend.uses_postgres():  # rows in the app's own database: there whenever the database is
+            status.update(ok=True, index="ok (PostgreSQL full-text search)", documents=pg_index.count())
+        else:
+            with search_index.shared_searcher() as searcher:
+                status["documents"] = searcher.doc_count()
+            location = search_index.read_pointer(search_index.search_root())
+            status["ok"] = True
+            status["index"] = (
+                f"outdated (schema {location.schema_version}, expected {SCHEMA_VERSION}): the worker rebuilds it"
+                if location is not None and location.outdated
+                else "ok"
+            )
     except search_index.IndexMissing:
         status["index"] = "missing: the worker builds it within a minute (or run flask search reindex)"
     except Exception as error:  # a readiness probe reports every failure, whatever its kind

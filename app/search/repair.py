@@ -37,8 +37,8 @@ from app.documents.models import Document
 from app.extensions import db
 from app.ops import metrics
 from app.queue import one_line, periodic_task
+from app.search import backend, indexer, pg_index
 from app.search import index as search_index
-from app.search import indexer
 from app.search.models import SearchCheck, SearchOutbox
 from app.search.outbox import note_change, request_drain
 from app.search.schema import SCHEMA_VERSION
@@ -140,6 +140,8 @@ def _compare(findings: Findings, stored: dict[int, str | None], expected: dict[i
 
 def _index_problem() -> str | None:
     """Why the index cannot be checked entry by entry (none, unreadable, another schema), or None."""
+    if backend.uses_postgres():
+        return None  # rows in the app's own database: nothing to open
     try:
         search_index.open_current()
     except search_index.IndexUnavailable as error:
@@ -148,6 +150,8 @@ def _index_problem() -> str | None:
 
 
 def _outdated_problem() -> str | None:
+    if backend.uses_postgres():
+        return None
     location = search_index.read_pointer(search_index.search_root())
     if location is not None and location.outdated:
         return f"the index was built with schema {location.schema_version}; this code expects {SCHEMA_VERSION}"
@@ -162,6 +166,8 @@ def look(
     progress: Progress | None = None,
 ) -> Findings:
     """Compare the index with the database: a sample, everything (None), or `only` these ids."""
+    if backend.uses_postgres():
+        return _look_postgres(sample, rng=rng, only=only, progress=progress)
     with _session() as session:
         pending = _pending(session)
         try:
@@ -194,6 +200,32 @@ def look(
         findings.pending |= _pending(session)  # a change committed meanwhile is the drain's, not drift
     _compare(findings, stored, expected)
     findings.problem = _outdated_problem()
+    return findings
+
+
+def _look_postgres(
+    sample: Sample, *, rng: random.Random | None, only: Iterable[int] | None, progress: Progress | None
+) -> Findings:
+    """`look` for PostgreSQL full-text search: the stored checksums are a column of search_documents."""
+    with _session() as session:
+        pending = _pending(session)
+        if only is not None:
+            ids = set(only) - pending
+            findings = Findings("recheck", population=len(ids), checked=len(ids), pending=pending)
+            stored = pg_index.stored_checksums(session, ids)
+        elif sample is None:
+            stored = pg_index.stored_checksums(session)
+            ids = (set(stored) | _live_ids(session)) - pending
+            findings = Findings("full", population=len(ids), checked=len(ids), pending=pending)
+        else:
+            population = sorted((_live_ids(session) | pg_index.indexed_ids(session)) - pending)
+            size = sample_size(len(population)) if sample == "auto" else sample
+            ids = set((rng or random.Random()).sample(population, min(size, len(population))))
+            findings = Findings("sample", population=len(population), checked=len(ids), pending=pending)
+            stored = pg_index.stored_checksums(session, ids)
+        expected = expected_checksums(session, ids, progress)
+        findings.pending |= _pending(session)
+    _compare(findings, dict(stored), expected)
     return findings
 
 

@@ -32,6 +32,7 @@ from whoosh.searching import Searcher
 from app.classify.models import Category
 from app.documents.models import Document, default_title
 from app.extensions import db
+from app.search import backend, pg_search
 from app.search import index as search_index
 from app.search.collect import collect
 from app.search.filters import SearchFilters, Wanted, pending_deletes
@@ -149,6 +150,8 @@ def search(
     if isinstance(q, wq.Every) and sort == "relevance":
         sort = "newest"  # no words to rank by: the newest first
 
+    if backend.uses_postgres():
+        return _run_postgres(q, filters, replace(empty, message=message, sort=sort), snippets)
     try:
         with search_index.shared_searcher() as searcher:
             return _run(searcher, q, filters, replace(empty, message=message, sort=sort), snippets)
@@ -185,6 +188,36 @@ def _run(searcher: Searcher, q: wq.Query, filters: SearchFilters, asked: SearchR
         correction=did_you_mean(q, text, searcher) if text and not isinstance(q, wq.Every) else None,
         message=message,
     )
+
+
+def _run_postgres(q: wq.Query, filters: SearchFilters, asked: SearchResult, snippets: bool) -> SearchResult:
+    """`asked` with what PostgreSQL full-text search finds for it (app.search.pg_search)."""
+    try:
+        found = pg_search.run(
+            q,
+            asked.query,
+            filters,
+            page=asked.page,
+            per_page=asked.per_page,
+            sort=asked.sort,
+            snippets=snippets,
+            snippet_hits=SNIPPET_HITS,
+            budget=SEARCH_TIME_BUDGET,
+        )
+    except pg_search.TooSlow:
+        slow = "This search took too long to finish, so nothing is shown; add words to narrow it."
+        return replace(asked, message=f"{asked.message} {slow}" if asked.message else slow)
+    return replace(
+        asked,
+        total=found.total,
+        hits=[_hit(row) for row in found.rows],
+        facets=_facets(found.counts),
+        correction=found.correction,
+    )
+
+
+def _hit(row: dict[str, Any]) -> Hit:
+    return Hit(**{**row, "title": row["title"] or default_title(row["filename"])})
 
 
 def _hits(
@@ -265,6 +298,8 @@ def more_like_this(document_id: int, limit: int = 5) -> list[Hit]:
     )
     if not text or not text.strip():
         return []
+    if backend.uses_postgres():
+        return [_hit(row) for row in pg_search.more_like_this(document_id, limit)]
     try:
         with search_index.shared_searcher() as searcher:
             key_terms = searcher.key_terms_from_text("content", text, numterms=12)

@@ -7,12 +7,21 @@ import io
 import re
 from datetime import date
 
+import pytest
+
 from app.documents.models import Document
 from app.extensions import db
 from app.search import indexer
 from app.search.outbox import note_change
 from app.search.service import SearchFilters, more_like_this, search
 from tests.integration.test_search_index import found, make_document
+
+
+@pytest.fixture
+def app(search_app):
+    """Every test here runs on Whoosh (SQLite, PostgreSQL) and on PostgreSQL full-text search."""
+    return search_app
+
 
 FILLER = "Goods received in good order at the warehouse on the agreed date with the usual paperwork. "
 

@@ -4,6 +4,7 @@ import csv
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.classify import categories
@@ -12,6 +13,13 @@ from app.classify.models import Category
 from app.documents.models import Document
 from app.extensions import db
 from tests.support.factories import upload
+
+
+@pytest.fixture
+def app(search_app):
+    """Every test here runs on Whoosh (SQLite, PostgreSQL) and on PostgreSQL full-text search."""
+    return search_app
+
 
 LETTERS = {
     "jasmine-invoice.txt": "Invoice 4711 for twelve boxes of jasmine tea, total due 240.00 EUR.",
