@@ -46,6 +46,12 @@ Run from the project root:
     .venv/bin/python bench/classify.py            # full run, 1½ minutes on 2 quiet cores (1 min: 50,000 docs)
     .venv/bin/python bench/classify.py --quick    # 200 texts, one training of 2,000, under 15 seconds
     .venv/bin/python bench/classify.py --profile  # also profile the worker step (cProfile)
+    .venv/bin/python bench/classify.py --learning # only section 6, below: 7½ min of CPU (40 min wall under load)
+
+6. With --learning, and only then: learning from reviews on a real corpus (this machine's manual pages by
+   section), the app's suggestions after 10, 30, 100, 300 and 1,000 reviews through its review service and
+   retraining, beside a plain scikit-learn TF-IDF + logistic regression on the same pages (bench/learning.py
+   says how; --checkpoints, --test-size).
 
 It needs no server, and removes its temporary directory at the end.
 """
@@ -80,6 +86,7 @@ from app.classify import calibration, categories, corpus, evaluation, memory, re
 from app.config import config_for_tests
 from app.documents import extract
 from app.extensions import db
+from bench import learning
 from bench.machine import library_versions, load_average
 
 LIBRARIES = ("onnxruntime", "numpy", "scikit-learn", "skl2onnx", "onnx", "SQLAlchemy")
@@ -545,7 +552,35 @@ def main() -> int:
         default=[1_000, 10_000],
         help="reviewed documents the memory holds, comma-separated (1000,10000; 0 to leave it out)",
     )
+    parser.add_argument(
+        "--learning",
+        action="store_true",
+        help="only the learning run on this machine's manual pages (bench/learning.py)",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=lambda v: sorted({int(p.replace("_", "")) for p in v.split(",") if p.strip()}),
+        default=list(learning.CHECKPOINTS),
+        help="with --learning: reviews after which the app retrains and is measured (10,30,100,300,1000)",
+    )
+    parser.add_argument(
+        "--test-size", type=int, default=learning.TEST_SIZE, help="with --learning: test pages, never reviewed (500)"
+    )
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=learning.ORDERS,
+        help=f"with --learning: stream orders for the checkpoints up to {learning.SMALL} ({learning.ORDERS})",
+    )
     args = parser.parse_args()
+    if args.learning:
+        print("Quartermaster classification benchmark: learning from reviews")
+        print(f"  machine    {os.cpu_count()} CPUs, {platform.platform()}")
+        print(f"  libraries  {library_versions(LIBRARIES)}")
+        print(f"  load       {load_average()}")
+        print()
+        learning.run(args.checkpoints, args.test_size, args.orders)
+        return 0
     documents = args.documents or (200 if args.quick else 1_000)
     sizes = args.sizes or ([2_000] if args.quick else [10_000, 50_000])
     if args.seed in (TRAIN_SEED, evaluation.HELD_OUT_SEED):

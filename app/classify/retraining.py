@@ -11,7 +11,12 @@ the same current set at the moment of comparison.
 Weights: every reviewed document weighs REVIEWED_WEIGHT (3) in the fit; a category's generated texts weigh
 1 - r/RETIRE_GENERATED_AT each (r: that category's reviewed training documents; never below GENERATED_FLOOR),
 so by 100 reviews a category is learnt from what people filed, with its generated texts as a faint prior.
-Real documents are what the model is for; the generated ones only stand in until there are some.
+Real documents are what the model is for; the generated ones only stand in until there are some. And no
+category people file into weighs less in all than a generated category does: when a category's generated
+texts weigh less than the average generated category's (a category people created has none), its reviewed
+documents share the difference, each still at least REVIEWED_WEIGHT. Without that, the first five reviews of
+a new kind of document were five texts against 1,500 generated ones, and the model went on suggesting
+generated categories nobody uses (`bench/classify.py --learning`, docs/PERFORMANCE.md).
 
 Promotion: once at least `evaluation.MIN_REVIEWED` (20) reviewed documents are held out and at least one
 category has `evaluation.MIN_REVIEWED_PER_CATEGORY` (5) of them, the candidate is promoted when its macro-F1
@@ -43,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -98,14 +104,18 @@ def _labelled(items: list[corpus.LabelledText], allowed: set[str]) -> tuple[list
 
 def training_weights(generated_labels: list[str], reviewed_labels: list[str]) -> list[float]:
     """The weight of each training text, generated ones first: the rule in this module's docstring."""
-    reviewed_per_category: dict[str, int] = {}
-    for label in reviewed_labels:
-        reviewed_per_category[label] = reviewed_per_category.get(label, 0) + 1
+    reviewed_per_category = Counter(reviewed_labels)
+    generated_per_category = Counter(generated_labels)
+    average = sum(generated_per_category.values()) / len(generated_per_category) if generated_per_category else 0.0
 
     def generated(label: str) -> float:
         return max(GENERATED_FLOOR, 1.0 - reviewed_per_category.get(label, 0) / RETIRE_GENERATED_AT)
 
-    return [generated(label) for label in generated_labels] + [REVIEWED_WEIGHT] * len(reviewed_labels)
+    def reviewed(label: str) -> float:
+        missing = average - generated_per_category.get(label, 0) * generated(label)
+        return max(REVIEWED_WEIGHT, missing / reviewed_per_category[label])
+
+    return [generated(label) for label in generated_labels] + [reviewed(label) for label in reviewed_labels]
 
 
 def train_candidate(
