@@ -39,7 +39,7 @@ from app.documents.storage import blob_store
 from app.extensions import db
 from app.ops import audit
 from app.search import outbox
-from app.search.models import SearchOutbox
+from app.search.models import SearchDocument, SearchOutbox
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -161,6 +161,9 @@ def _delete_row(facts: _Facts) -> bool:
     for detail in (DocumentTag, DocumentNote):  # what people filed it by goes with it
         db.session.execute(delete(detail).where(detail.document_id == facts.id), execution_options=unsynced)
     db.session.execute(delete(Review).where(Review.document_id == facts.id), execution_options=unsynced)
+    # PostgreSQL search's row (QM_SEARCH_BACKEND=postgres): the drain removed it when the document left the
+    # trash's view, and the foreign key cascades anyway; deleting it here keeps the purge whole on its own.
+    db.session.execute(delete(SearchDocument).where(SearchDocument.document_id == facts.id), execution_options=unsynced)
     for held in (ReviewLease, ReviewSkip):  # no foreign key (they are read only beside a live document): tidy up
         db.session.execute(delete(held).where(held.document_id == facts.id), execution_options=unsynced)
     result = db.session.execute(delete(Document).where(Document.id == facts.id), execution_options=unsynced)

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.ops import workers
 from app.ops.metrics import PREFIX, recorded
 from app.queue_state import queue_stats
-from app.search import repair
+from app.search import checks
 from app.search.indexer import outbox_backlog
 from app.stock.alerts import open_alert_count
 
@@ -144,11 +144,11 @@ class StateCollector(Collector):
             labels=["scope"],
         )
         for scope in ("sample", "full"):
-            check = repair.latest_check(scope)
+            check = checks.latest_check(scope)
             if check is not None:
                 last_at.add_metric([scope], check.started_at.timestamp())
         yield last_at
-        last = repair.latest_check()
+        last = checks.latest_check()
         found = GaugeMetricFamily(
             f"{PREFIX}_search_drift_last_check_found",
             "Drifted search index entries the newest check found, by kind (missing, extra, stale).",

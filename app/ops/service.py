@@ -19,7 +19,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.ops import workers
 from app.queue_state import check_queue
-from app.search import repair
+from app.search import checks as search_checks
 from app.search.models import SearchCheck
 
 
@@ -166,7 +166,7 @@ class SearchDrift:
     @property
     def last_said(self) -> list[str]:
         """What the newest check found and did, in sentences (none when the index matched)."""
-        return repair.describe(self.last) if self.last is not None else []
+        return search_checks.describe(self.last) if self.last is not None else []
 
     def as_dict(self) -> dict[str, object]:
         last = self.last
@@ -206,8 +206,8 @@ def search_drift(now: datetime | None = None, recent: int = 8) -> SearchDrift:
     """The last checks of the search index, and whether they leave it degraded."""
     now = now or utcnow()
     try:
-        checks = repair.latest_checks(recent)
-        last_full = repair.latest_check("full")
+        checks = search_checks.latest_checks(recent)
+        last_full = search_checks.latest_check("full")
         scheduler_since = _scheduler_up_since(now)
     except Exception as error:  # the database check reports the cause
         db.session.rollback()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import click
 from flask.cli import AppGroup
 
-from app.search import indexer, merging, repair
+from app.search import checks, indexer, merging, repair
 
 search_cli = AppGroup("search", help="Search index: rebuild, verify, drain, optimize.")
 
@@ -101,7 +101,7 @@ def _check(sample: int | None, fix: bool) -> None:
         if ids:
             count = getattr(check, kind)
             click.echo(f"{kind}: {count} ({_ids(ids)}{' …' if count > len(ids) else ''})")
-    for sentence in repair.describe(check):
+    for sentence in checks.describe(check):
         click.echo(sentence)
     if check.missing + check.extra + check.stale == 0 and not check.problem:
         click.echo("The index matches the database.")

@@ -14,8 +14,8 @@ from app.documents import service as documents
 from app.documents.models import Document, DocumentEvent
 from app.extensions import db
 from app.ops import workers
+from app.search import checks, indexer, repair
 from app.search import index as search_index
-from app.search import indexer, repair
 from app.search.cli import search_cli
 from app.search.models import SearchCheck, SearchOutbox
 from app.search.service import search
@@ -69,7 +69,7 @@ def test_a_document_restored_from_the_trash_whose_outbox_row_was_lost_is_found_m
         assert check.drifted == {"missing": [restored]}
         assert _found("quince") == {restored, other}
         assert indexer.verify().clean
-        assert repair.describe(check) == ["1 document was missing from the index and has been re-indexed."]
+        assert checks.describe(check) == ["1 document was missing from the index and has been re-indexed."]
 
 
 def test_an_index_entry_for_a_purged_document_is_dropped(app):
@@ -85,7 +85,7 @@ def test_an_index_entry_for_a_purged_document_is_dropped(app):
 
         assert (check.missing, check.extra, check.stale, check.repaired) == (0, 1, 0, 1)
         assert indexed_ids() == {kept}
-        assert repair.describe(check) == [
+        assert checks.describe(check) == [
             "1 index entry for deleted or unprocessed documents was in the index and has been dropped."
         ]
 
@@ -110,7 +110,7 @@ def test_changes_waiting_in_the_outbox_are_not_drift(app):
         make_document("waiting.txt", "rowan jelly")  # committed with its outbox row, not drained yet
         check = repair.check(None, fix=False)
         assert (check.checked, check.missing, check.unrepaired) == (1, 0, 0)
-        assert repair.describe(check) == []
+        assert checks.describe(check) == []
 
 
 def test_a_sample_check_reads_only_its_sample_and_repairs_only_what_it_saw(app):
@@ -159,7 +159,7 @@ def test_checks_are_recorded_and_old_ones_forgotten(app):
         db.session.commit()
         repair.check(None)
         assert _checks() == 1
-        assert repair.latest_check("full").checked == 1
+        assert checks.latest_check("full").checked == 1
 
 
 # ---------------------------------------------------------------- the command line

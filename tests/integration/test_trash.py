@@ -152,7 +152,7 @@ def test_every_table_that_refers_to_a_document_is_cleared_by_the_purge(app):
         for fk in table.foreign_keys
         if fk.column.table.name == "documents"
     }
-    assert referring == {"document_events", "reviews"}
+    assert referring == {"document_events", "reviews", "search_documents"}
 
 
 @pytest.mark.parametrize("dies_in", ["_remove_files", "_delete_row"])
