@@ -65,6 +65,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -326,6 +327,28 @@ def index_raw(app, folder: Path) -> tuple[Indexed, float]:
     return Indexed(count, adding + committing, {"add_document": adding, "commit": committing}), reading
 
 
+def commit_new_document(item, document_id: int, category_ids: dict[str, int], text: str | None = None) -> None:
+    """One processed document and its outbox row, committed, as the worker leaves a new one."""
+    db.session.add(
+        Document(
+            id=document_id,
+            sha256=f"{document_id:064x}",
+            filename=item.filename,
+            size=len(item.text.encode()) * 9,
+            mime=item.mime,
+            kind=item.kind,
+            state=DocumentState.PROCESSED.value,
+            text=text or item.text,
+            uploaded_at=item.uploaded_at,
+            category_id=category_ids[item.category],
+            review_state="auto_accepted",
+        )
+    )
+    db.session.flush()
+    db.session.add(SearchOutbox(document_id=document_id, action="upsert"))
+    db.session.commit()
+
+
 def single_drains(app, corpus: Corpus, first: int, count: int) -> list[float]:
     """One new document at a time: its row and outbox row committed (untimed), then one timed `drain()`."""
     seconds = []
@@ -334,23 +357,7 @@ def single_drains(app, corpus: Corpus, first: int, count: int) -> list[float]:
         db.session.remove()
     for item in corpus.documents(count, first):
         with app.app_context():
-            document = Document(
-                id=item.number + 1,
-                sha256=f"{item.number:064x}",
-                filename=item.filename,
-                size=len(item.text.encode()) * 9,
-                mime=item.mime,
-                kind=item.kind,
-                state=DocumentState.PROCESSED.value,
-                text=item.text,
-                uploaded_at=item.uploaded_at,
-                category_id=category_ids[item.category],
-                review_state="auto_accepted",
-            )
-            db.session.add(document)
-            db.session.flush()
-            db.session.add(SearchOutbox(document_id=document.id, action="upsert"))
-            db.session.commit()
+            commit_new_document(item, item.number + 1, category_ids)
             began = time.perf_counter()
             applied = indexer.drain()
             seconds.append(time.perf_counter() - began)
@@ -381,8 +388,6 @@ def arrivals(app, corpus: Corpus, first: int, seconds: float, rate: float) -> Ar
     runs them), and the main thread searches for every document not yet found, through
     `service.search`, every 50 ms (a person waiting for it). Each document carries a word of its own.
     """
-    import threading
-
     with app.app_context():
         category_ids = dict(db.session.execute(select(Category.name, Category.id)).all())
         next_id = (db.session.scalar(select(func.max(Document.id))) or 0) + 1
@@ -400,23 +405,7 @@ def arrivals(app, corpus: Corpus, first: int, seconds: float, rate: float) -> Ar
             time.sleep(max(0.0, began + offset / rate - time.monotonic()))
             word = f"zzarrival{offset:05d}"
             with app.app_context():
-                document = Document(
-                    id=next_id + offset,
-                    sha256=f"{next_id + offset:064x}",
-                    filename=item.filename,
-                    size=len(item.text.encode()) * 9,
-                    mime=item.mime,
-                    kind=item.kind,
-                    state=DocumentState.PROCESSED.value,
-                    text=f"{item.text}\n{word}",
-                    uploaded_at=item.uploaded_at,
-                    category_id=category_ids[item.category],
-                    review_state="auto_accepted",
-                )
-                db.session.add(document)
-                db.session.flush()
-                db.session.add(SearchOutbox(document_id=document.id, action="upsert"))
-                db.session.commit()
+                commit_new_document(item, next_id + offset, category_ids, text=f"{item.text}\n{word}")
                 db.session.remove()
             with lock:
                 committed[word] = time.monotonic()

@@ -9,6 +9,8 @@ storage); this module imports neither, so both can import it.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -25,6 +27,27 @@ class BlobTooLarge(ValueError):
 
 class BlobCorrupt(OSError):
     """Bytes read back did not hash to their name; the copy was not kept."""
+
+
+def copy_hashing(stream: BinaryIO, fd: int, max_bytes: int, *, durable: bool = False) -> tuple[str, int]:
+    """Copy `stream` into the open file `fd` a chunk at a time, hashing as it goes; (sha256, size).
+
+    Raises BlobTooLarge past `max_bytes` (the caller removes the file). `durable` fsyncs before returning.
+    Both stores spool an upload this way, so neither ever holds a whole file in memory.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise BlobTooLarge(f"larger than {max_bytes // (1024 * 1024)} MB")
+            digest.update(chunk)
+            out.write(chunk)
+        if durable:
+            out.flush()
+            os.fsync(out.fileno())
+    return digest.hexdigest(), size
 
 
 @dataclass(frozen=True)

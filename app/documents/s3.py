@@ -37,7 +37,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from flask import Flask
 
-from app.documents.blobs import CHUNK, BlobCorrupt, BlobTooLarge, StoredBlob, blob_name, derived_name
+from app.documents.blobs import CHUNK, BlobCorrupt, StoredBlob, blob_name, copy_hashing, derived_name
 
 MB = 1024 * 1024
 # Parts of 8 MB, eight in flight (boto3's default is ten). Parts are read from the spooled file as they
@@ -153,16 +153,7 @@ class S3BlobStore:
         """Spool and hash, then upload under the hash (multipart when large); the same bytes are sent once."""
         fd, temp = self.cache.spool()
         try:
-            digest = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise BlobTooLarge(f"larger than {max_bytes // MB} MB")
-                    digest.update(chunk)
-                    out.write(chunk)
-            sha256 = digest.hexdigest()
+            sha256, size = copy_hashing(stream, fd, max_bytes)
             if not self.exists(sha256):
                 self.client.upload_file(str(temp), self.bucket, self.key(sha256), Config=TRANSFER)
             return StoredBlob(sha256, size, self.cache.adopt(temp, sha256))

@@ -9,7 +9,6 @@ an S3-compatible bucket (`app.documents.s3`). Anything that stores or reads blob
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from app.documents.blobs import (
     BlobTooLarge,
     StoredBlob,
     blob_name,
+    copy_hashing,
     derived_name,
 )
 from app.files import fsync_directory
@@ -44,21 +44,10 @@ class LocalBlobStore:
     def put(self, stream: BinaryIO, *, max_bytes: int) -> StoredBlob:
         """Copy `stream` in, hashing as it goes; never holds the whole file in memory."""
         self.incoming.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
         fd, temp_name = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
         temp = Path(temp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise BlobTooLarge(f"larger than {max_bytes // (1024 * 1024)} MB")
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha256 = digest.hexdigest()
+            sha256, size = copy_hashing(stream, fd, max_bytes, durable=True)
             final = self.local_path(sha256)
             final.parent.mkdir(parents=True, exist_ok=True)
             # Same name, same bytes: if it is there already, ours is a spare copy.

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.documents.models import Document
 from app.search.schema import EXACT_FIELDS, SCHEMA_VERSION, normalize_category
@@ -77,3 +81,38 @@ class Drift:
     @property
     def clean(self) -> bool:
         return not (self.missing or self.extra or self.stale or self.problem)
+
+    @classmethod
+    def compare(
+        cls, expected: dict[int, str], indexed: dict[int, str | None], pending: set[int], problem: str | None = None
+    ) -> Drift:
+        """The drift between the checksums the database expects and those the index holds (either backend)."""
+        return cls(
+            missing=sorted(set(expected) - set(indexed) - pending),
+            extra=sorted(set(indexed) - set(expected) - pending),
+            stale=sorted(
+                document_id
+                for document_id, checksum in expected.items()
+                if document_id in indexed and indexed[document_id] != checksum and document_id not in pending
+            ),
+            pending=len(pending),
+            indexed=len(indexed),
+            problem=problem,
+        )
+
+
+def live_batches(session: Session, size: int = 500) -> Iterator[list[Document]]:
+    """Every searchable document in id order, `size` at a time; the session is emptied between batches."""
+    last_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(Document).where(Document.is_live, Document.id > last_id).order_by(Document.id).limit(size)
+            )
+        )
+        if not batch:
+            return
+        yield batch
+        last_id = batch[-1].id
+        session.expunge_all()
+        session.rollback()

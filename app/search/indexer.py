@@ -19,7 +19,7 @@ source of truth.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from huey import crontab
@@ -32,7 +32,7 @@ from app.extensions import db
 from app.queue import periodic_task, task
 from app.search import backend, pg_index
 from app.search import index as search_index
-from app.search.entries import Drift, document_fields
+from app.search.entries import Drift, document_fields, live_batches
 from app.search.merging import bounded_merge
 from app.search.models import SearchOutbox
 from app.search.schema import SCHEMA_VERSION
@@ -206,7 +206,7 @@ def _rebuild_locked(lock: WriterLock, progress: Progress | None) -> tuple[int, i
                 writer = ix.writer(limitmb=128)
                 try:
                     with lock.kept_alive():
-                        for batch in _indexable_batches(session):
+                        for batch in live_batches(session, REBUILD_BATCH):
                             for document in batch:
                                 writer.add_document(**document_fields(document))
                             done += len(batch)
@@ -230,25 +230,6 @@ def _rebuild_locked(lock: WriterLock, progress: Progress | None) -> tuple[int, i
     return done, len(covered) + _drain_locked(lock, 500)
 
 
-def _indexable_batches(session: Session) -> Iterator[list[Document]]:
-    last_id = 0
-    while True:
-        batch = list(
-            session.scalars(
-                select(Document)
-                .where(Document.is_live, Document.id > last_id)
-                .order_by(Document.id)
-                .limit(REBUILD_BATCH)
-            )
-        )
-        if not batch:
-            return
-        yield batch
-        last_id = batch[-1].id
-        session.expunge_all()
-        session.rollback()
-
-
 # ---------------------------------------------------------------- drift and status
 
 
@@ -268,7 +249,7 @@ def verify() -> Drift:
         with ix.searcher() as searcher:
             indexed = {int(stored["id"]): stored.get("checksum") for stored in searcher.all_stored_fields()}
         expected_checksums: dict[int, str] = {}
-        for batch in _indexable_batches(session):
+        for batch in live_batches(session, REBUILD_BATCH):
             for document in batch:
                 expected_checksums[document.id] = document_fields(document)["checksum"]
         pending |= set(session.scalars(select(SearchOutbox.document_id).distinct()))
@@ -276,18 +257,7 @@ def verify() -> Drift:
     problem = None
     if location is not None and location.outdated:
         problem = f"the index was built with schema {location.schema_version}; this code expects {SCHEMA_VERSION}"
-    return Drift(
-        missing=sorted(set(expected_checksums) - set(indexed) - pending),
-        extra=sorted(set(indexed) - set(expected_checksums) - pending),
-        stale=sorted(
-            document_id
-            for document_id, checksum in expected_checksums.items()
-            if document_id in indexed and indexed[document_id] != checksum and document_id not in pending
-        ),
-        pending=len(pending),
-        indexed=len(indexed),
-        problem=problem,
-    )
+    return Drift.compare(expected_checksums, indexed, pending, problem)
 
 
 def outbox_backlog() -> tuple[int, datetime | None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import OperationalError
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.documents.models import Document
 from app.extensions import db
-from app.search.entries import Drift, document_fields
+from app.search.entries import Drift, document_fields, live_batches
 from app.search.models import SearchDocument, SearchOutbox, SearchWord
 from app.search.schema import WORD_PATTERN
 
@@ -145,20 +145,6 @@ def drain(batch_size: int = 500) -> int:
             applied += len(rows)
 
 
-def _live_batches(session: Session) -> Iterator[list[Document]]:
-    last_id = 0
-    while True:
-        batch = list(
-            session.scalars(
-                select(Document).where(Document.is_live, Document.id > last_id).order_by(Document.id).limit(BATCH)
-            )
-        )
-        if not batch:
-            return
-        yield batch
-        last_id = batch[-1].id
-
-
 def reindex(progress: Progress | None = None) -> int:
     """Write every live document's row again, drop the others and rebuild the word list; return how many.
 
@@ -174,7 +160,7 @@ def reindex(progress: Progress | None = None) -> int:
             raise RuntimeError("another process kept the search lock; try again when it has finished")
         session.execute(delete(SearchWord))
         session.commit()
-        for batch in _live_batches(session):
+        for batch in live_batches(session, BATCH):
             if not _take_turn(session):
                 raise RuntimeError("another process kept the search lock; try again when it has finished")
             ids = [document.id for document in batch]
@@ -225,23 +211,12 @@ def verify() -> Drift:
         session.rollback()
         indexed = stored_checksums(session)
         expected: dict[int, str] = {}
-        for batch in _live_batches(session):
+        for batch in live_batches(session, BATCH):
             for document in batch:
                 expected[document.id] = document_fields(document)["checksum"]
-            session.expunge_all()
         pending |= set(session.scalars(select(SearchOutbox.document_id).distinct()))
         session.rollback()
-    return Drift(
-        missing=sorted(set(expected) - set(indexed) - pending),
-        extra=sorted(set(indexed) - set(expected) - pending),
-        stale=sorted(
-            document_id
-            for document_id, checksum in expected.items()
-            if document_id in indexed and indexed[document_id] != checksum and document_id not in pending
-        ),
-        pending=len(pending),
-        indexed=len(indexed),
-    )
+    return Drift.compare(expected, indexed, pending)
 
 
 def count() -> int:

@@ -35,7 +35,7 @@ from app.search.filters import SearchFilters, Wanted
 from app.search.models import SearchDocument, SearchOutbox, SearchWord
 from app.search.pg_query import Translated, matches, translate
 from app.search.query import EXACT_BOOST, WORD
-from app.search.snippets import MAX_CORRECTED_WORDS, SNIPPET_SOURCE_CHARS, snippet
+from app.search.snippets import MAX_CORRECTED_WORDS, SNIPPET_SOURCE_CHARS, respell, snippet
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,19 @@ class Found:
     counts: Counter[str] = field(default_factory=Counter)
     rows: list[dict[str, Any]] = field(default_factory=list)  # Hit's fields, snippet included
     correction: str | None = None
+
+
+def _hit_columns(rank: ColumnElement) -> tuple[ColumnElement, ...]:
+    """What a hit shows (its names, dates, category) and its rank: the search page and "more like this" alike."""
+    return (
+        SearchDocument.document_id,
+        Document.filename,
+        Document.title,
+        Document.document_date,
+        Document.uploaded_at,
+        Category.name.label("category"),
+        rank,
+    )
 
 
 def _budget(seconds: float) -> None:
@@ -164,15 +177,7 @@ def run(
             "oldest": [SearchDocument.uploaded_at.asc(), SearchDocument.document_id.asc()],
         }[sort]
         page_rows = db.session.execute(
-            joined.add_columns(
-                SearchDocument.document_id,
-                Document.filename,
-                Document.title,
-                Document.document_date,
-                Document.uploaded_at,
-                Category.name.label("category"),
-                rank,
-            )
+            joined.add_columns(*_hit_columns(rank))
             .outerjoin(Category, Category.id == Document.category_id)
             .where(*where)
             .order_by(*order)
@@ -264,15 +269,7 @@ def did_you_mean(translated: Translated, typed_query: str) -> str | None:
             replacements[(start, end)] = suggestion
         if len(replacements) >= MAX_CORRECTED_WORDS:
             break
-    if not replacements:
-        return None
-    corrected, last = [], 0
-    for (start, end), suggestion in sorted(replacements.items()):
-        corrected += [typed_query[last:start], suggestion]
-        last = end
-    corrected.append(typed_query[last:])
-    result = "".join(corrected)
-    return result if result != typed_query else None
+    return respell(typed_query, replacements)
 
 
 def _known(word: str) -> bool:
@@ -327,15 +324,7 @@ def more_like_this(document_id: int, limit: int) -> list[dict[str, Any]]:
     tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), asked)
     rank = func.ts_rank_cd(RANK_WEIGHTS, SearchDocument.stemmed, tsquery, RANK_NORMALIZATION).label("rank")
     rows = db.session.execute(
-        select(
-            SearchDocument.document_id,
-            Document.filename,
-            Document.title,
-            Document.document_date,
-            Document.uploaded_at,
-            Category.name.label("category"),
-            rank,
-        )
+        select(*_hit_columns(rank))
         .join(Document, Document.id == SearchDocument.document_id)
         .outerjoin(Category, Category.id == Document.category_id)
         .where(SearchDocument.stemmed.op("@@")(tsquery), SearchDocument.document_id != document_id, *_visible())

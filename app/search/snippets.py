@@ -217,12 +217,16 @@ def did_you_mean(q: wq.Query, text: str, searcher: Searcher) -> str | None:
             replacements[(start, end)] = suggestions[0]
         if len(replacements) >= MAX_CORRECTED_WORDS:
             break
+    return respell(text, replacements)
+
+
+def respell(text: str, replacements: dict[tuple[int, int], str]) -> str | None:
+    """`text` with each (start, end) span replaced by its word; None when that changes nothing (both backends)."""
     if not replacements:
         return None
     corrected, last = [], 0
     for (start, end), suggestion in sorted(replacements.items()):
-        corrected.append(text[last:start])
-        corrected.append(suggestion)
+        corrected += [text[last:start], suggestion]
         last = end
     corrected.append(text[last:])
     suggestion = "".join(corrected)
